@@ -1,0 +1,14 @@
+import ArgumentParser
+import Foundation
+import Myelin
+
+@main
+struct MyelinCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "myelin",
+        abstract: "Myelin: deep learning in Swift.",
+        version: Myelin.version,
+        subcommands: [Demo.self],
+        defaultSubcommand: Demo.self
+    )
+}
