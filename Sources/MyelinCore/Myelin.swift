@@ -1,4 +1,4 @@
 /// Library-wide facts.
-public enum Myelin {
+public enum MyelinLibrary {
     public static let version = "0.1.0"
 }

@@ -7,7 +7,7 @@ struct MyelinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "myelin",
         abstract: "Myelin: deep learning in Swift.",
-        version: Myelin.version,
+        version: MyelinLibrary.version,
         subcommands: [Demo.self],
         defaultSubcommand: Demo.self
     )
