@@ -36,6 +36,6 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MyelinCoreTests", dependencies: ["Myelin"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MyelinCoreTests", dependencies: ["Myelin"], exclude: ["Fixtures"]),
     ]
 )
