@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Myelin: a deep-learning framework in Swift. Modules follow shared/DESIGN.md;
-// arrows point downwards only (MyelinCore never imports a higher module).
+// arrows point downwards only (a lower module never imports a higher one):
+//   MyelinCore ← MyelinNN ← MyelinOptim ← MyelinData/MyelinIO ← MyelinTrain, MyelinModels ← Myelin ← myelin
 let package = Package(
     name: "Myelin",
     products: [
@@ -16,26 +17,41 @@ let package = Package(
     targets: [
         // ISA-specific micro-kernels (AVX2/AVX-512) chosen at run time by cpuid.
         // Swift has no per-function target attributes, so these few loops are C.
-        .target(
-            name: "CMyelinKernels",
-            cSettings: [.define("NDEBUG")]
-        ),
-        .target(
-            name: "MyelinCore",
-            dependencies: [
-                "CMyelinKernels",
-                .product(name: "RealModule", package: "swift-numerics"),
-            ]
-        ),
-        .target(name: "MyelinIO", dependencies: ["MyelinCore"]),
-        .target(name: "Myelin", dependencies: ["MyelinCore", "MyelinIO"]),
+        .target(name: "CMyelinKernels", cSettings: [.define("NDEBUG")]),
+        // The system zlib (gzip'd IDX files, PNG output).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Tensor, storage, kernels, BLAS loading, threads, random numbers, autograd.
+        .target(name: "MyelinCore", dependencies: [
+            "CMyelinKernels", .product(name: "RealModule", package: "swift-numerics"),
+        ]),
+        // Module, Parameter, layers, activations, losses, initialisers.
+        .target(name: "MyelinNN", dependencies: ["MyelinCore"]),
+        // Optimizers, learning-rate schedules, gradient clipping.
+        .target(name: "MyelinOptim", dependencies: ["MyelinCore", "MyelinNN"]),
+        // Datasets, DataLoader, transforms, file formats (IDX, CSV, ...).
+        .target(name: "MyelinData", dependencies: ["MyelinCore", "CZlib"]),
+        // safetensors, checkpoints, plots.
+        .target(name: "MyelinIO", dependencies: ["MyelinCore", "MyelinNN", "MyelinOptim", "CZlib"]),
+        // fit loop, callbacks, metrics, progress display.
+        .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinOptim", "MyelinData", "MyelinIO"]),
+        // The model zoo.
+        .target(name: "MyelinModels", dependencies: ["MyelinCore", "MyelinNN"]),
+        // Umbrella: `import Myelin`.
+        .target(name: "Myelin", dependencies: [
+            "MyelinCore", "MyelinNN", "MyelinOptim", "MyelinData", "MyelinIO", "MyelinTrain", "MyelinModels",
+        ]),
         .executableTarget(
             name: "myelin",
-            dependencies: [
-                "Myelin",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            dependencies: ["Myelin", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            exclude: ["Resources/README.md"],
+            resources: [.copy("Resources/digits.csv")]
         ),
         .testTarget(name: "MyelinCoreTests", dependencies: ["Myelin"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinNNTests", dependencies: ["Myelin"]),
+        .testTarget(name: "MyelinOptimTests", dependencies: ["Myelin"]),
+        .testTarget(name: "MyelinDataTests", dependencies: ["Myelin"]),
+        .testTarget(name: "MyelinIOTests", dependencies: ["Myelin"]),
+        .testTarget(name: "MyelinTrainTests", dependencies: ["Myelin"]),
     ]
 )

@@ -1,0 +1,1 @@
+// MyelinModels: see docs/ARCHITECTURE.md. Files are added one per family.

@@ -1,0 +1,1 @@
+// MyelinOptim: see docs/ARCHITECTURE.md. Files are added one per family.

@@ -1,0 +1,1 @@
+// MyelinTrain: see docs/ARCHITECTURE.md. Files are added one per family.

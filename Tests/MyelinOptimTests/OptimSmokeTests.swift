@@ -1,0 +1,6 @@
+import Testing
+import Myelin
+
+@Suite struct OptimSmokeTests {
+    @Test func moduleLinks() { #expect(MyelinLibrary.version.isEmpty == false) }
+}
