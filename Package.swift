@@ -48,10 +48,10 @@ let package = Package(
             resources: [.copy("Resources/digits.csv")]
         ),
         .testTarget(name: "MyelinCoreTests", dependencies: ["Myelin"], exclude: ["Fixtures"]),
-        .testTarget(name: "MyelinNNTests", dependencies: ["Myelin"]),
-        .testTarget(name: "MyelinOptimTests", dependencies: ["Myelin"]),
-        .testTarget(name: "MyelinDataTests", dependencies: ["Myelin"]),
-        .testTarget(name: "MyelinIOTests", dependencies: ["Myelin"]),
-        .testTarget(name: "MyelinTrainTests", dependencies: ["Myelin"]),
+        .testTarget(name: "MyelinNNTests", dependencies: ["Myelin"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinOptimTests", dependencies: ["Myelin"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinDataTests", dependencies: ["Myelin"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinIOTests", dependencies: ["Myelin"], exclude: ["Fixtures"]),
+        .testTarget(name: "MyelinTrainTests", dependencies: ["Myelin"], exclude: ["Fixtures"]),
     ]
 )
