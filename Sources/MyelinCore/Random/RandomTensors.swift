@@ -42,11 +42,11 @@ extension Tensor {
         // Compare 32 random bits against p·2³²; p = 1 gives 2³², above every word.
         let threshold = UInt64((p * 4_294_967_296).rounded())
         switch dtype {
-        case .float32: fillBernoulli(t, threshold, Float.self, generator) { $0 ? 1 : 0 }
-        case .float64: fillBernoulli(t, threshold, Double.self, generator) { $0 ? 1 : 0 }
-        case .int32: fillBernoulli(t, threshold, Int32.self, generator) { $0 ? 1 : 0 }
-        case .int64: fillBernoulli(t, threshold, Int64.self, generator) { $0 ? 1 : 0 }
-        case .bool: fillBernoulli(t, threshold, Bool.self, generator) { $0 }
+        case .float32: fillBernoulli(t, threshold, Float.self, generator)
+        case .float64: fillBernoulli(t, threshold, Double.self, generator)
+        case .int32: fillBernoulli(t, threshold, Int32.self, generator)
+        case .int64: fillBernoulli(t, threshold, Int64.self, generator)
+        case .bool: fillBernoulli(t, threshold, Bool.self, generator)
         }
         return t
     }
@@ -58,11 +58,11 @@ extension Tensor {
         precondition(low < high, "randint: low (\(low)) must be less than high (\(high))")
         let t = randomOutput(shape, dtype: dtype, op: "randint", floatOnly: false)
         switch dtype {
-        case .float32: fillRandint(t, low, high, Float.self, generator) { Float($0) }
-        case .float64: fillRandint(t, low, high, Double.self, generator) { Double($0) }
-        case .int32: fillRandint(t, low, high, Int32.self, generator) { Int32(truncatingIfNeeded: $0) }
-        case .int64: fillRandint(t, low, high, Int64.self, generator) { $0 }
-        case .bool: fillRandint(t, low, high, Bool.self, generator) { $0 != 0 }
+        case .float32: fillRandint(t, low, high, Float.self, generator)
+        case .float64: fillRandint(t, low, high, Double.self, generator)
+        case .int32: fillRandint(t, low, high, Int32.self, generator)
+        case .int64: fillRandint(t, low, high, Int64.self, generator)
+        case .bool: fillRandint(t, low, high, Bool.self, generator)
         }
         return t
     }
@@ -159,32 +159,32 @@ extension Tensor {
         }
     }
 
-    private static func fillBernoulli<T: TensorScalar>(
-        _ t: Tensor, _ threshold: UInt64, _: T.Type, _ generator: RandomGenerator, _ value: (Bool) -> T
+    private static func fillBernoulli<T: RandomFillable>(
+        _ t: Tensor, _ threshold: UInt64, _: T.Type, _ generator: RandomGenerator
     ) {
         let p = t.storage.pointer(as: T.self)
         forEachBlock(t.count, perBlock: 4, generator) { w, s, len in
-            p[s] = value(UInt64(w.0) < threshold)
-            if len > 1 { p[s + 1] = value(UInt64(w.1) < threshold) }
-            if len > 2 { p[s + 2] = value(UInt64(w.2) < threshold) }
-            if len > 3 { p[s + 3] = value(UInt64(w.3) < threshold) }
+            p[s] = T(randomBit: UInt64(w.0) < threshold)
+            if len > 1 { p[s + 1] = T(randomBit: UInt64(w.1) < threshold) }
+            if len > 2 { p[s + 2] = T(randomBit: UInt64(w.2) < threshold) }
+            if len > 3 { p[s + 3] = T(randomBit: UInt64(w.3) < threshold) }
         }
     }
 
     /// `low + ⌊x·span / 2^bits⌋` with 64 random bits per value when the span fits in
     /// 32 bits (bias below 2⁻³²) and 128 bits otherwise (bias below 2⁻⁶⁴): a fixed
     /// number of bits per element keeps the fill parallel and reproducible.
-    private static func fillRandint<T: TensorScalar>(
-        _ t: Tensor, _ low: Int, _ high: Int, _: T.Type, _ generator: RandomGenerator, _ value: (Int64) -> T
+    private static func fillRandint<T: RandomFillable>(
+        _ t: Tensor, _ low: Int, _ high: Int, _: T.Type, _ generator: RandomGenerator
     ) {
         let p = t.storage.pointer(as: T.self)
         let span = UInt64(bitPattern: Int64(high) &- Int64(low))
         let base = Int64(low)
         if span <= 1 << 32 {
             forEachBlock(t.count, perBlock: 2, generator) { w, s, len in
-                p[s] = value(base &+ Int64(bitPattern: RandomGenerator.join(w.0, w.1).multipliedFullWidth(by: span).high))
+                p[s] = T(randomInteger: base &+ Int64(bitPattern: RandomGenerator.join(w.0, w.1).multipliedFullWidth(by: span).high))
                 if len > 1 {
-                    p[s + 1] = value(base &+ Int64(bitPattern: RandomGenerator.join(w.2, w.3).multipliedFullWidth(by: span).high))
+                    p[s + 1] = T(randomInteger: base &+ Int64(bitPattern: RandomGenerator.join(w.2, w.3).multipliedFullWidth(by: span).high))
                 }
             }
         } else {
@@ -193,8 +193,34 @@ extension Tensor {
                 let hi = RandomGenerator.join(w.0, w.1).multipliedFullWidth(by: span)
                 let lo = RandomGenerator.join(w.2, w.3).multipliedFullWidth(by: span)
                 let (_, carry) = hi.low.addingReportingOverflow(lo.high)
-                p[s] = value(base &+ Int64(bitPattern: hi.high &+ (carry ? 1 : 0)))
+                p[s] = T(randomInteger: base &+ Int64(bitPattern: hi.high &+ (carry ? 1 : 0)))
             }
         }
     }
+}
+
+/// Element types that bernoulli and randint write directly (no per-element closure).
+protocol RandomFillable: TensorScalar {
+    init(randomBit: Bool)
+    init(randomInteger: Int64)
+}
+extension Float: RandomFillable {
+    @inline(__always) init(randomBit b: Bool) { self = b ? 1 : 0 }
+    @inline(__always) init(randomInteger i: Int64) { self.init(i) }
+}
+extension Double: RandomFillable {
+    @inline(__always) init(randomBit b: Bool) { self = b ? 1 : 0 }
+    @inline(__always) init(randomInteger i: Int64) { self.init(i) }
+}
+extension Int32: RandomFillable {
+    @inline(__always) init(randomBit b: Bool) { self = b ? 1 : 0 }
+    @inline(__always) init(randomInteger i: Int64) { self.init(truncatingIfNeeded: i) }
+}
+extension Int64: RandomFillable {
+    @inline(__always) init(randomBit b: Bool) { self = b ? 1 : 0 }
+    @inline(__always) init(randomInteger i: Int64) { self = i }
+}
+extension Bool: RandomFillable {
+    @inline(__always) init(randomBit b: Bool) { self = b }
+    @inline(__always) init(randomInteger i: Int64) { self = i != 0 }
 }
