@@ -26,6 +26,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor whose elements are not initialised: for kernels that write every element.
     public init(uninitializedShape shape: [Int], dtype: DType) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
         self.init(storage: TensorStorage(count: shape.reduce(1, *), dtype: dtype), shape: shape)
     }
 
@@ -117,16 +118,45 @@ public struct Tensor: @unchecked Sendable {
 
 extension Tensor {
     /// A tensor holding `scalars` with the given shape; float32 unless `dtype` says otherwise.
+    /// A count that does not fill `shape` is a programming error (precondition); use
+    /// `init(validating:shape:dtype:)` for data that may be wrong.
     public init<T: TensorScalar>(_ scalars: [T], shape: [Int]? = nil, dtype: DType? = nil) {
         let shape = shape ?? [scalars.count]
         precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(_:shape:): negative extent in shape \(shape)")
-        precondition(shape.reduce(1, *) == scalars.count,
+        precondition(Self.checkedCount(shape) == scalars.count,
                      "Tensor(_:shape:): \(scalars.count) values cannot fill shape \(shape)")
-        let target = dtype ?? T.dtype
+        self.init(copying: scalars, shape: shape, dtype: dtype ?? T.dtype)
+    }
+
+    /// A tensor holding `scalars` with the given shape, throwing `TensorError` when the
+    /// shape has a negative extent or does not hold exactly `scalars.count` values.
+    public init<T: TensorScalar>(validating scalars: [T], shape: [Int], dtype: DType? = nil) throws {
+        guard let n = Self.checkedCount(shape) else { throw TensorError.invalidShape(shape) }
+        guard n == scalars.count else { throw TensorError.countMismatch(expected: n, found: scalars.count, shape: shape) }
+        self.init(copying: scalars, shape: shape, dtype: dtype ?? T.dtype)
+    }
+
+    private init<T: TensorScalar>(copying scalars: [T], shape: [Int], dtype target: DType) {
         self.init(uninitializedShape: shape, dtype: target)
-        scalars.withUnsafeBufferPointer { src in
-            Self.castCopy(from: UnsafeRawPointer(src.baseAddress!), T.dtype, to: storage.bytes, target, count: scalars.count)
+        let dst = storage.bytes
+        scalars.withUnsafeBytes { src in
+            // An empty array may have no base address; there is nothing to copy then.
+            guard let base = src.baseAddress else { return }
+            Self.castCopy(from: base, T.dtype, to: dst, target, count: scalars.count)
         }
+    }
+
+    /// The number of elements of `shape`, or nil when an extent is negative or the
+    /// product overflows.
+    static func checkedCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            n = p
+        }
+        return n
     }
 
     /// A float32 tensor from Double literals (`Tensor([1.5, 2.5])`), as PyTorch's default dtype.
@@ -155,63 +185,141 @@ extension Tensor {
     }
 
     /// A tensor from arbitrarily nested arrays of numbers (`[[[Float]]]`, `[Any]` from JSON, ...).
-    /// Throws `TensorError.raggedArray` when the rows are not all the same length and
-    /// `TensorError.unsupportedElement` when a leaf is not a number.
+    /// The first element at each depth fixes the shape; then it throws
+    /// `TensorError.raggedArray` for a row of another length, `.mixedDepth` for a
+    /// number where an array belongs (or the reverse), `.unsupportedElement` for a
+    /// leaf that is not a number, and `.invalidValue` for NaN, infinity or an
+    /// out-of-range value bound for an integer dtype. Integers reach integer dtypes exactly.
     public init(nested: Any, dtype: DType = .float32) throws {
         var shape: [Int] = []
-        var values: [Double] = []
-        try Self.flatten(nested, depth: 0, shape: &shape, into: &values, path: "")
-        self.init(values, shape: shape, dtype: dtype)
+        var probe = nested
+        while let array = probe as? [Any] {
+            shape.append(array.count)
+            guard let first = array.first else { break }
+            probe = first
+        }
+        var sink = LeafSink(dtype: dtype, capacity: Shape.count(shape))
+        try Self.collect(nested, depth: 0, shape: shape, path: "", into: &sink)
+        switch sink.storage {
+        case .doubles(let v): self.init(v, shape: shape, dtype: dtype)
+        case .ints(let v): self.init(v, shape: shape, dtype: dtype)
+        }
     }
 
-    private static func flatten(_ v: Any, depth: Int, shape: inout [Int], into out: inout [Double], path: String) throws {
-        if let array = v as? [Any] {
-            if depth == shape.count {
-                // The first path down fixes the shape; an array found deeper later is ragged.
-                if !out.isEmpty { throw TensorError.raggedArray(path: path, expected: nil, found: array.count) }
-                shape.append(array.count)
-            } else if shape[depth] != array.count {
+    /// Leaves gathered in the type that converts to `dtype` without loss.
+    private struct LeafSink {
+        enum Values { case doubles([Double]), ints([Int64]) }
+        let dtype: DType
+        var storage: Values
+        init(dtype: DType, capacity: Int) {
+            self.dtype = dtype
+            if dtype == .int32 || dtype == .int64 {
+                var v: [Int64] = []; v.reserveCapacity(capacity); storage = .ints(v)
+            } else {
+                var v: [Double] = []; v.reserveCapacity(capacity); storage = .doubles(v)
+            }
+        }
+        mutating func append(_ leaf: Leaf, path: String) throws {
+            switch storage {
+            case .doubles(var v):
+                storage = .doubles([])  // keep `v` uniquely referenced while appending
+                switch leaf {
+                case .int(let i): v.append(Double(i))
+                case .double(let d): v.append(d)
+                }
+                storage = .doubles(v)
+            case .ints(var v):
+                storage = .ints([])
+                let i: Int64
+                switch leaf {
+                case .int(let x): i = x
+                case .double(let d):
+                    guard d.isFinite, d > -9_223_372_036_854_775_808.0 - 1, d < 9_223_372_036_854_775_808.0 else {
+                        throw TensorError.invalidValue("element \(Self.describe(path)) is \(d), which has no \(dtype) value")
+                    }
+                    i = Int64(d)  // truncates toward zero, as torch.tensor(..., dtype=int64)
+                }
+                if dtype == .int32 && Int32(exactly: i) == nil {
+                    throw TensorError.invalidValue("element \(Self.describe(path)) is \(i), which does not fit in int32")
+                }
+                v.append(i)
+                storage = .ints(v)
+            }
+        }
+        static func describe(_ path: String) -> String { path.isEmpty ? "at the top level" : path }
+    }
+
+    private enum Leaf { case int(Int64), double(Double) }
+
+    private static func collect(_ v: Any, depth: Int, shape: [Int], path: String, into sink: inout LeafSink) throws {
+        if depth < shape.count {
+            guard let array = v as? [Any] else {
+                throw TensorError.mixedDepth(path: path, expected: "an array of \(shape[depth])", found: describeKind(v))
+            }
+            guard array.count == shape[depth] else {
                 throw TensorError.raggedArray(path: path, expected: shape[depth], found: array.count)
             }
             for (i, e) in array.enumerated() {
-                try flatten(e, depth: depth + 1, shape: &shape, into: &out, path: path + "[\(i)]")
+                try collect(e, depth: depth + 1, shape: shape, path: path + "[\(i)]", into: &sink)
             }
             return
         }
-        guard depth == shape.count else {
-            throw TensorError.raggedArray(path: path, expected: shape[depth], found: 0)
+        if let array = v as? [Any] {
+            throw TensorError.mixedDepth(path: path, expected: "a number", found: "an array of \(array.count)")
         }
+        guard let leaf = leaf(v) else {
+            throw TensorError.unsupportedElement(path: path, type: String(describing: type(of: v)))
+        }
+        try sink.append(leaf, path: path)
+    }
+
+    private static func describeKind(_ v: Any) -> String {
+        leaf(v) == nil ? "a \(type(of: v))" : "a number"
+    }
+
+    private static func leaf(_ v: Any) -> Leaf? {
         switch v {
-        case let x as Double: out.append(x)
-        case let x as Float: out.append(Double(x))
-        case let x as Int: out.append(Double(x))
-        case let x as Int32: out.append(Double(x))
-        case let x as Int64: out.append(Double(x))
-        case let x as Bool: out.append(x ? 1 : 0)
-        default: throw TensorError.unsupportedElement(path: path, type: String(describing: type(of: v)))
+        case let x as Int: return .int(Int64(x))
+        case let x as Double: return .double(x)
+        case let x as Float: return .double(Double(x))
+        case let x as Int64: return .int(x)
+        case let x as Int32: return .int(Int64(x))
+        case let x as Int16: return .int(Int64(x))
+        case let x as Int8: return .int(Int64(x))
+        case let x as UInt8: return .int(Int64(x))
+        case let x as UInt16: return .int(Int64(x))
+        case let x as UInt32: return .int(Int64(x))
+        case let x as UInt64: return Int64(exactly: x).map { .int($0) } ?? .double(Double(x))
+        case let x as UInt: return Int64(exactly: x).map { .int($0) } ?? .double(Double(x))
+        case let x as Bool: return .int(x ? 1 : 0)
+        case let x as NSNumber:  // JSONSerialization
+            let d = x.doubleValue
+            if let i = Int64(exactly: d), x.int64Value == i { return .int(i) }
+            return .double(d)
+        default: return nil
         }
     }
 
     /// A tensor read from raw little-endian bytes (a file, a network buffer).
-    /// Throws when the byte count does not match the shape and dtype.
+    /// Throws when the shape has a negative extent, when the byte count does not
+    /// match the shape and dtype, and when a bool byte is neither 0 nor 1.
     public init(bytes: some Collection<UInt8>, shape: [Int], dtype: DType) throws {
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError.invalidShape(shape) }
-        let expected = shape.reduce(1, *) * dtype.byteSize
+        guard let n = Self.checkedCount(shape) else { throw TensorError.invalidShape(shape) }
+        let (expected, overflow) = n.multipliedReportingOverflow(by: dtype.byteSize)
+        guard !overflow else { throw TensorError.invalidShape(shape) }
         guard bytes.count == expected else {
             throw TensorError.byteCountMismatch(expected: expected, found: bytes.count, shape: shape, dtype: dtype)
         }
+        if dtype == .bool, let (i, b) = bytes.enumerated().first(where: { $0.element > 1 }) {
+            throw TensorError.invalidValue("byte \(b) at index \(i) is not a bool (0 or 1)")
+        }
         self.init(uninitializedShape: shape, dtype: dtype)
         let dst = UnsafeMutableRawBufferPointer(start: storage.bytes, count: expected)
-        _ = dst.copyBytes(from: bytes) as Void?
-        if dtype == .bool {
-            let p = storage.bytes.assumingMemoryBound(to: UInt8.self)
-            for i in 0..<expected where p[i] > 1 {
-                throw TensorError.invalidValue("byte \(p[i]) at index \(i) is not a bool (0 or 1)")
-            }
-        }
+        dst.copyBytes(from: bytes)
     }
 
-    /// Converting copy between element types (memcpy when they are the same).
+    /// Converting copy between element types (memcpy when they are the same). Float to
+    /// integer truncates toward zero and saturates (NaN becomes 0) instead of trapping.
     static func castCopy(from src: UnsafeRawPointer, _ s: DType, to dst: UnsafeMutableRawPointer, _ d: DType, count n: Int) {
         if s == d { memcpy(dst, src, n * s.byteSize); return }
         func read<S: TensorScalar>(_: S.Type, _ f: (S) -> Double) {
@@ -219,8 +327,8 @@ extension Tensor {
             switch d {
             case .float32: let dp = dst.assumingMemoryBound(to: Float.self); for i in 0..<n { dp[i] = Float(f(sp[i])) }
             case .float64: let dp = dst.assumingMemoryBound(to: Double.self); for i in 0..<n { dp[i] = f(sp[i]) }
-            case .int32: let dp = dst.assumingMemoryBound(to: Int32.self); for i in 0..<n { dp[i] = Int32(truncatingIfNeeded: Int64(f(sp[i]))) }
-            case .int64: let dp = dst.assumingMemoryBound(to: Int64.self); for i in 0..<n { dp[i] = Int64(f(sp[i])) }
+            case .int32: let dp = dst.assumingMemoryBound(to: Int32.self); for i in 0..<n { dp[i] = Int32(clamping: saturatingInt64(f(sp[i]))) }
+            case .int64: let dp = dst.assumingMemoryBound(to: Int64.self); for i in 0..<n { dp[i] = saturatingInt64(f(sp[i])) }
             case .bool: let dp = dst.assumingMemoryBound(to: Bool.self); for i in 0..<n { dp[i] = f(sp[i]) != 0 }
             }
         }
@@ -249,9 +357,16 @@ extension Tensor {
 /// Errors for things a user's data can get wrong (files, byte buffers, arrays).
 /// Misuse inside tensor arithmetic is a precondition failure instead.
 public enum TensorError: Error, CustomStringConvertible, Equatable {
+    /// A row whose length differs from the first row at its depth (`expected`).
     case raggedArray(path: String, expected: Int?, found: Int)
+    /// A number where an array belongs, or an array where a number belongs.
+    case mixedDepth(path: String, expected: String, found: String)
+    /// A leaf that is not a number (a String, a Date, ...).
     case unsupportedElement(path: String, type: String)
     case byteCountMismatch(expected: Int, found: Int, shape: [Int], dtype: DType)
+    /// A flat array whose count does not fill the shape.
+    case countMismatch(expected: Int, found: Int, shape: [Int])
+    /// A negative extent, or a shape too large to count.
     case invalidShape([Int])
     case invalidValue(String)
 
@@ -259,14 +374,22 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .raggedArray(path, expected, found):
             let at = path.isEmpty ? "the top level" : "element \(path)"
-            if let expected { return "ragged nested array: \(at) has \(found) entries where its siblings have \(expected); every row must be the same length" }
+            if let expected {
+                return "ragged nested array: \(at) has \(found) entries where the first row at that depth has \(expected); every row must be the same length"
+            }
             return "ragged nested array: \(at) mixes numbers and arrays; every row must be the same depth"
+        case let .mixedDepth(path, expected, found):
+            let at = path.isEmpty ? "the top level" : "element \(path)"
+            return "nested array of mixed depth: \(at) is \(found) where \(expected) was expected; every row must be the same depth"
         case let .unsupportedElement(path, type):
-            return "nested array element \(path) is a \(type), not a number"
+            let at = path.isEmpty ? "the top-level value" : "nested array element \(path)"
+            return "\(at) is a \(type), not a number"
         case let .byteCountMismatch(expected, found, shape, dtype):
             return "\(found) bytes cannot hold a \(dtype) tensor of shape \(shape), which needs \(expected) bytes"
+        case let .countMismatch(expected, found, shape):
+            return "\(found) values cannot fill shape \(shape), which holds \(expected)"
         case let .invalidShape(shape):
-            return "invalid shape \(shape): extents must be non-negative"
+            return "invalid shape \(shape): extents must be non-negative and their product must fit in Int"
         case let .invalidValue(message):
             return "invalid value: \(message)"
         }
