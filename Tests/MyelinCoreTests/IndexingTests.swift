@@ -36,6 +36,20 @@ private func stderrText(_ r: ExitTest.Result?) -> String {
         #expect(m.slice(axis: 0).storage === m.storage)  // whole axis: no copy
     }
 
+    @Test func largeSliceSplitAndConcatRoundTrip() {
+        // Large enough to run the copy kernel on several threads.
+        let x = seq([70, 1000], dtype: .float64)
+        let s = x[.all, .stride(3, nil, by: 2)]
+        #expect(s.shape == [70, 499])
+        let v = s.scalars(as: Double.self)
+        var ok = true
+        for i in 0..<70 { for j in 0..<499 where v[i * 499 + j] != Double(i * 1000 + 3 + 2 * j) { ok = false } }
+        #expect(ok)
+        let parts = x.split(sizes: [1, 600, 399], axis: 1)
+        #expect(Tensor.concat(parts, axis: 1).scalars(as: Double.self) == x.scalars(as: Double.self))
+        #expect(seq([0, 3]).permuted([1, 0]).shape == [3, 0])
+    }
+
     @Test func sliceInt64AndBool() {
         let x = seq([2, 5], dtype: .int64)
         let s = x.slice(axis: 1, start: 0, end: 5, step: 2)

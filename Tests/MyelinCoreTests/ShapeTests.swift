@@ -54,6 +54,7 @@ private func stderrText(_ r: ExitTest.Result?) -> String {
         #expect(x.squeezed(axes: [-2]).shape == [1, 3, 2])
         #expect(x.squeezed(axes: [1]).shape == [1, 3, 1, 2])  // extent 3: left alone, as PyTorch
         #expect(x.squeezed().storage === x.storage)
+        #expect(Tensor(scalar: 1.0).squeezed(axes: [0]).shape == [])
         let y = seq([2, 3])
         #expect(y.unsqueezed(axis: 0).shape == [1, 2, 3])
         #expect(y.unsqueezed(axis: 2).shape == [2, 3, 1])

@@ -83,13 +83,14 @@ extension Tensor {
     /// Removes axes of extent 1: all of them when `axes` is nil, otherwise those
     /// listed that have extent 1 (others are left alone, as PyTorch's `squeeze(dim)`).
     public func squeezed(axes: [Int]? = nil) -> Tensor {
+        if rank == 0 { return self }
         let drop: Set<Int>
         if let axes {
             drop = Set(axes.map { Shape.checkedAxis($0, rank: rank, op: "squeeze") }.filter { shape[$0] == 1 })
         } else {
             drop = Set(shape.indices.filter { shape[$0] == 1 })
         }
-        if drop.isEmpty || rank == 0 { return self }
+        if drop.isEmpty { return self }
         return reshaped(shape.indices.filter { !drop.contains($0) }.map { shape[$0] })
     }
 
