@@ -251,6 +251,24 @@ private func sample(_ shape: [Int], dtype: DType = .float32, seed: Double = 0) -
         #expect(close(big.logSoftmax(axis: 0).scalars(as: Double.self), [0, -2000, -995, 0]))
     }
 
+    @Test func fastFloatExpIsAccurate() {
+        var worst = 0.0
+        var x: Float = -103
+        while x < 88.7 {
+            let ref = Foundation.exp(Double(x))
+            if ref > 1.2e-38 { worst = Swift.max(worst, Swift.abs(Double(Kernels.fastExpFloat(x)) - ref) / ref) }
+            x += 0.0137
+        }
+        #expect(worst < 3e-7, "max relative error \(worst)")
+        #expect(Kernels.fastExpFloat(0) == 1)
+        #expect(Kernels.fastExpFloat(-.infinity) == 0)
+        #expect(Kernels.fastExpFloat(-200) == 0)
+        #expect(Kernels.fastExpFloat(.infinity) == .infinity)
+        #expect(Kernels.fastExpFloat(100) == .infinity)
+        #expect(Kernels.fastExpFloat(.nan).isNaN)
+        #expect(Kernels.fastExpFloat(-100) > 0 && Kernels.fastExpFloat(-100) < 1e-40)
+    }
+
     @Test func logSumExpIsStable() {
         let x = Tensor([1000.0, 1000, -1000, -1000], shape: [2, 2])
         #expect(close(x.logSumExp(axis: 1).scalars(as: Double.self), [1000 + Foundation.log(2), -1000 + Foundation.log(2)]))

@@ -24,12 +24,12 @@ public enum SumCombiner: ReduceCombiner {
 /// NaN wins, as in PyTorch: once an accumulator is NaN it stays NaN.
 public enum MaxCombiner: ReduceCombiner {
     @inlinable public static func identity<T: FloatElement>() -> T { -.infinity }
-    @inlinable public static func combine<T: FloatElement>(_ a: T, _ b: T) -> T { (b > a || b != b) ? b : a }
+    @inlinable public static func combine<T: FloatElement>(_ a: T, _ b: T) -> T { a != a ? a : (b <= a ? a : b) }
 }
 
 public enum MinCombiner: ReduceCombiner {
     @inlinable public static func identity<T: FloatElement>() -> T { .infinity }
-    @inlinable public static func combine<T: FloatElement>(_ a: T, _ b: T) -> T { (b < a || b != b) ? b : a }
+    @inlinable public static func combine<T: FloatElement>(_ a: T, _ b: T) -> T { a != a ? a : (b >= a ? a : b) }
 }
 
 /// Whether `v` replaces the current best in argmax/argmin. Strict, so the first
@@ -241,7 +241,7 @@ fileprivate enum EqualMaskFn: BinaryFunction {
 }
 /// exp(a − b): the shifted exponentials of logSumExp and its gradient.
 fileprivate enum ExpOfDifferenceFn: BinaryFunction {
-    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { .exp(a - b) }
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { Kernels.fastExp(a - b) }
 }
 fileprivate enum LogPlusFn: BinaryFunction {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { .log(a) + b }
