@@ -253,11 +253,11 @@ extension Tensor {
         var outShape = shape
         outShape[ax] = m
         let out = Tensor(uninitializedShape: outShape, dtype: dtype)
-        let (outer, _, inner) = Self.split(shape, at: ax)
+        let (outer, _, inner) = Self.outerMiddleInner(shape, at: ax)
         func run<E>(_: E.Type) {
             let src = storage.bytes.assumingMemoryBound(to: E.self), dst = out.storage.bytes.assumingMemoryBound(to: E.self)
             idx.withUnsafeBufferPointer { ix in
-                Threading.parallelFor(outer * m, grain: max(1, Threading.elementwiseGrain / max(inner, 1))) { r in
+                Threading.parallelFor(outer * m, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(inner, 1))) { r in
                     for u in r {
                         let o = u / m, k = u % m
                         let s = src + (o * n + ix[k]) * inner, d = dst + u * inner
@@ -283,12 +283,12 @@ extension Tensor {
         var outShape = shape
         outShape[axis] = n
         let out = Tensor.zeros(outShape, dtype: dtype)
-        let (outer, m, inner) = Self.split(shape, at: axis)
+        let (outer, m, inner) = Self.outerMiddleInner(shape, at: axis)
         func run<T: FloatElement>(_: T.Type) {
             let src = storage.pointer(as: T.self), dst = out.storage.pointer(as: T.self)
             idx.withUnsafeBufferPointer { ix in
                 // Parallel over `outer` only: repeated indices write the same rows.
-                Threading.parallelFor(outer, grain: max(1, Threading.elementwiseGrain / max(m * inner, 1))) { r in
+                Threading.parallelFor(outer, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(m * inner, 1))) { r in
                     for o in r {
                         for k in 0..<m {
                             let d = dst + (o * n + ix[k]) * inner, s = src + (o * m + k) * inner

@@ -150,7 +150,7 @@ extension Tensor {
         let blocks = (n + k - 1) / k
         guard blocks > 0 else { return }
         let (seed, first) = generator.reserveBlocks(blocks)
-        Threading.parallelFor(blocks, grain: max(1, Threading.elementwiseGrain / (2 * k))) { range in
+        Threading.parallelFor(blocks, grain: Swift.max(1, Threading.elementwiseGrain / (2 * k))) { range in
             for b in range {
                 let w = RandomGenerator.philox(seed: seed, counter: first &+ UInt64(b))
                 let s = b * k
