@@ -362,8 +362,22 @@ private func gradOfSum(_ x: Tensor, _ f: (Tensor) -> Tensor) -> [Double] {
     }
 
     @Test func clampWithoutBoundsStops() async {
-        await #expect(processExitsWith: .failure) {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor.zeros([2]).clamp()
+        }
+        if let result {
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("clamp: at least one of min and max"), "\(message)")
+        }
+    }
+
+    @Test func whereWithIncompatibleShapesStops() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = select(Tensor([true, false, true]), Tensor.zeros([2, 3]), Tensor.zeros([4, 1]))
+        }
+        if let result {
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("where") && message.contains("[2, 3]") && message.contains("[4, 1]"), "\(message)")
         }
     }
 }

@@ -214,11 +214,10 @@ extension Tensor {
     /// Applies a broadcasting binary float function; both operands are cast to a common float dtype.
     /// Integer operands stay integer when `F` also has an integer form (add, sub, mul).
     public static func applyBinary<F: BinaryFunction>(_ f: F.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
-        if let integerForm = F.self as? any IntegerBinaryFunction.Type {
-            let dt = promoted(a.dtype, b.dtype)
-            if dt == .int64 || dt == .int32 {
-                return applyIntegerBinary(integerForm, a, b, dtype: dt, op: op)
-            }
+        // The dynamic cast runs only for integer operands, so float calls pay nothing for it.
+        let dt = promoted(a.dtype, b.dtype)
+        if dt == .int64 || dt == .int32, let integerForm = F.self as? any IntegerBinaryFunction.Type {
+            return applyIntegerBinary(integerForm, a, b, dtype: dt, op: op)
         }
         return applyBinary(StaticBinary<F>(), a, b, op: op)
     }
