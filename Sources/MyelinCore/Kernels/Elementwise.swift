@@ -80,35 +80,56 @@ public enum Kernels {
         _ f: F.Type, _ a: UnsafePointer<T>, _ aShape: [Int], _ b: UnsafePointer<T>, _ bShape: [Int],
         _ out: UnsafeMutablePointer<T>, _ outShape: [Int]
     ) {
+        binary(StaticBinary<F>(), a, aShape, b, bShape, out, outShape)
+    }
+
+    /// `out = op(a, b)` with broadcasting, for one float type (an op that carries parameters).
+    @inlinable
+    public static func binary<T: FloatElement, Op: BinaryOperation>(
+        _ op: Op, _ a: UnsafePointer<T>, _ aShape: [Int], _ b: UnsafePointer<T>, _ bShape: [Int],
+        _ out: UnsafeMutablePointer<T>, _ outShape: [Int]
+    ) {
+        broadcastMap(FloatBinaryMapping<T, Op>(op: op), a, aShape, b, bShape, out, outShape)
+    }
+
+    /// `out = m(a, b)` with broadcasting for any element types (comparisons write Bool,
+    /// integer arithmetic stays integer). Same shapes and scalar operands run as one flat
+    /// loop split over cores; other shapes walk collapsed broadcast rows.
+    @inlinable
+    public static func broadcastMap<M: BinaryMapping>(
+        _ m: M, _ a: UnsafePointer<M.A>, _ aShape: [Int], _ b: UnsafePointer<M.B>, _ bShape: [Int],
+        _ out: UnsafeMutablePointer<M.Out>, _ outShape: [Int]
+    ) {
         let total = Shape.count(outShape)
-        if aShape == bShape {
-            // Same shapes: one flat loop, split over cores when large.
+        let countA = Shape.count(aShape), countB = Shape.count(bShape)
+        if countA == total && countB == total {
+            // Same element count (same shape, or shapes differing only by 1s): one flat loop.
             Threading.parallelFor(total) { r in
-                for i in r { out[i] = F.apply(a[i], b[i]) }
+                for i in r { out[i] = m.map(a[i], b[i]) }
             }
             return
         }
-        if Shape.count(bShape) == 1, Shape.count(aShape) == total {
+        if countB == 1, countA == total {
             let bv = b[0]
             Threading.parallelFor(total) { r in
-                for i in r { out[i] = F.apply(a[i], bv) }
+                for i in r { out[i] = m.map(a[i], bv) }
             }
             return
         }
-        if Shape.count(aShape) == 1, Shape.count(bShape) == total {
+        if countA == 1, countB == total {
             let av = a[0]
             Threading.parallelFor(total) { r in
-                for i in r { out[i] = F.apply(av, b[i]) }
+                for i in r { out[i] = m.map(av, b[i]) }
             }
             return
         }
         forEachBroadcastRow(outShape: outShape, aShape: aShape, bShape: bShape) { oa, sa, ob, sb, oo, n in
             let pa = a + oa, pb = b + ob, po = out + oo
             switch (sa, sb) {
-            case (1, 1): for i in 0..<n { po[i] = F.apply(pa[i], pb[i]) }
-            case (1, 0): let bv = pb[0]; for i in 0..<n { po[i] = F.apply(pa[i], bv) }
-            case (0, 1): let av = pa[0]; for i in 0..<n { po[i] = F.apply(av, pb[i]) }
-            default: let v = F.apply(pa[0], pb[0]); for i in 0..<n { po[i] = v }
+            case (1, 1): for i in 0..<n { po[i] = m.map(pa[i], pb[i]) }
+            case (1, 0): let bv = pb[0]; for i in 0..<n { po[i] = m.map(pa[i], bv) }
+            case (0, 1): let av = pa[0]; for i in 0..<n { po[i] = m.map(av, pb[i]) }
+            default: let v = m.map(pa[0], pb[0]); for i in 0..<n { po[i] = v }
             }
         }
     }
@@ -118,10 +139,67 @@ public enum Kernels {
     public static func unary<T: FloatElement, F: UnaryFunction>(
         _ f: F.Type, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ count: Int
     ) {
+        unary(StaticUnary<F>(), x, out, count)
+    }
+
+    /// `out = op(x)`, for one float type (an op that carries parameters).
+    @inlinable
+    public static func unary<T: FloatElement, Op: UnaryOperation>(
+        _ op: Op, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ count: Int
+    ) {
         Threading.parallelFor(count) { r in
-            for i in r { out[i] = F.apply(x[i]) }
+            for i in r { out[i] = op.apply(x[i]) }
         }
     }
+}
+
+/// A unary float function with parameters (slopes, bounds), e.g. `leakyRelu(negativeSlope:)`.
+/// Parameters are stored as Double and converted per type; the conversion is loop-invariant.
+public protocol UnaryOperation {
+    func apply<T: FloatElement>(_ x: T) -> T
+}
+
+/// A binary float function with parameters.
+public protocol BinaryOperation {
+    func apply<T: FloatElement>(_ a: T, _ b: T) -> T
+}
+
+/// An element-wise map between fixed element types, run by `Kernels.broadcastMap`.
+public protocol BinaryMapping {
+    associatedtype A
+    associatedtype B
+    associatedtype Out
+    func map(_ a: A, _ b: B) -> Out
+}
+
+/// Adapts a static `UnaryFunction` to `UnaryOperation`.
+public struct StaticUnary<F: UnaryFunction>: UnaryOperation {
+    @inlinable public init() {}
+    @inlinable public func apply<T: FloatElement>(_ x: T) -> T { F.apply(x) }
+}
+
+/// Adapts a static `BinaryFunction` to `BinaryOperation`.
+public struct StaticBinary<F: BinaryFunction>: BinaryOperation {
+    @inlinable public init() {}
+    @inlinable public func apply<T: FloatElement>(_ a: T, _ b: T) -> T { F.apply(a, b) }
+}
+
+/// A float `BinaryOperation` fixed to one element type.
+public struct FloatBinaryMapping<T: FloatElement, Op: BinaryOperation>: BinaryMapping {
+    public let op: Op
+    @inlinable public init(op: Op) { self.op = op }
+    @inlinable public func map(_ a: T, _ b: T) -> T { op.apply(a, b) }
+}
+
+/// A binary function on integers (wrapping on overflow, as PyTorch's integer tensors).
+public protocol IntegerBinaryFunction: BinaryFunction {
+    static func applyInteger<I: FixedWidthInteger>(_ a: I, _ b: I) -> I
+}
+
+/// An integer function fixed to one element type.
+public struct IntegerBinaryMapping<I: FixedWidthInteger, F: IntegerBinaryFunction>: BinaryMapping {
+    @inlinable public init() {}
+    @inlinable public func map(_ a: I, _ b: I) -> I { F.applyInteger(a, b) }
 }
 
 extension Tensor {
@@ -134,11 +212,22 @@ extension Tensor {
     }
 
     /// Applies a broadcasting binary float function; both operands are cast to a common float dtype.
+    /// Integer operands stay integer when `F` also has an integer form (add, sub, mul).
     public static func applyBinary<F: BinaryFunction>(_ f: F.Type, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
+        // The dynamic cast runs only for integer operands, so float calls pay nothing for it.
+        let dt = promoted(a.dtype, b.dtype)
+        if dt == .int64 || dt == .int32, let integerForm = F.self as? any IntegerBinaryFunction.Type {
+            return applyIntegerBinary(integerForm, a, b, dtype: dt, op: op)
+        }
+        return applyBinary(StaticBinary<F>(), a, b, op: op)
+    }
+
+    /// Applies a broadcasting binary float operation (one that carries parameters).
+    public static func applyBinary<Op: BinaryOperation>(_ f: Op, _ a: Tensor, _ b: Tensor, op: String) -> Tensor {
         let outShape = Shape.broadcastOrFail(a.shape, b.shape, op: op)
         var dt = promoted(a.dtype, b.dtype)
         if !dt.isFloatingPoint { dt = .float32 }
-        let a = a.to(dt), b = b.to(dt)
+        let a = a.dtype == dt ? a : a.detached().to(dt), b = b.dtype == dt ? b : b.detached().to(dt)
         var out = Tensor(uninitializedShape: outShape, dtype: dt)
         switch dt {
         case .float64:
@@ -153,8 +242,28 @@ extension Tensor {
         return out
     }
 
+    static func applyIntegerBinary<F: IntegerBinaryFunction>(_ f: F.Type, _ a: Tensor, _ b: Tensor, dtype dt: DType, op: String) -> Tensor {
+        let outShape = Shape.broadcastOrFail(a.shape, b.shape, op: op)
+        let a = a.to(dt), b = b.to(dt)
+        let out = Tensor(uninitializedShape: outShape, dtype: dt)
+        if dt == .int32 {
+            Kernels.broadcastMap(IntegerBinaryMapping<Int32, F>(), a.storage.pointer(as: Int32.self), a.shape,
+                                 b.storage.pointer(as: Int32.self), b.shape, out.storage.pointer(as: Int32.self), outShape)
+        } else {
+            Kernels.broadcastMap(IntegerBinaryMapping<Int64, F>(), a.storage.pointer(as: Int64.self), a.shape,
+                                 b.storage.pointer(as: Int64.self), b.shape, out.storage.pointer(as: Int64.self), outShape)
+        }
+        withExtendedLifetime((a, b)) {}
+        return out
+    }
+
     /// Applies a unary float function (integer inputs are computed in float32).
     public func applyUnary<F: UnaryFunction>(_ f: F.Type) -> Tensor {
+        applyUnary(StaticUnary<F>())
+    }
+
+    /// Applies a unary float operation that carries parameters (integer inputs are computed in float32).
+    public func applyUnary<Op: UnaryOperation>(_ f: Op) -> Tensor {
         let x = dtype.isFloatingPoint ? self : self.to(.float32)
         let out = Tensor(uninitializedShape: shape, dtype: x.dtype)
         switch x.dtype {

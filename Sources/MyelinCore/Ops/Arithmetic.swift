@@ -1,8 +1,18 @@
 /// + − × ÷ with broadcasting, and their gradients.
 
-enum AddFn: BinaryFunction { @inlinable static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b } }
-enum SubFn: BinaryFunction { @inlinable static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b } }
-enum MulFn: BinaryFunction { @inlinable static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b } }
+// Integer tensors stay integer for + - * (wrapping, as PyTorch); division is true division in float.
+enum AddFn: IntegerBinaryFunction {
+    @inlinable static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a + b }
+    @inlinable static func applyInteger<I: FixedWidthInteger>(_ a: I, _ b: I) -> I { a &+ b }
+}
+enum SubFn: IntegerBinaryFunction {
+    @inlinable static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a - b }
+    @inlinable static func applyInteger<I: FixedWidthInteger>(_ a: I, _ b: I) -> I { a &- b }
+}
+enum MulFn: IntegerBinaryFunction {
+    @inlinable static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a * b }
+    @inlinable static func applyInteger<I: FixedWidthInteger>(_ a: I, _ b: I) -> I { a &* b }
+}
 enum DivFn: BinaryFunction { @inlinable static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { a / b } }
 
 extension Tensor {
@@ -36,6 +46,7 @@ extension Tensor {
     }
 
     public static prefix func - (x: Tensor) -> Tensor {
+        if x.dtype == .int64 || x.dtype == .int32 { return Tensor.zeros([], dtype: x.dtype) - x }
         let out = x.applyUnary(NegFn.self)
         return Autograd.record(out, inputs: [x], name: "neg") { g, _ in [-g] }
     }

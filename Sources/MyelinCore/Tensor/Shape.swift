@@ -27,10 +27,11 @@ public enum Shape {
         return out
     }
 
-    /// The broadcast shape, or a precondition failure naming the op and both shapes.
+    /// The broadcast shape, or a stop naming the op and both shapes. fatalError, not
+    /// preconditionFailure: -O builds drop precondition messages, and users run release builds.
     public static func broadcastOrFail(_ a: [Int], _ b: [Int], op: String) -> [Int] {
         guard let s = broadcast(a, b) else {
-            preconditionFailure("\(op): shapes \(a) and \(b) cannot be broadcast together")
+            fatalError("\(op): shapes \(a) and \(b) cannot be broadcast together")
         }
         return s
     }
