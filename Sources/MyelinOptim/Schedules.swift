@@ -268,17 +268,20 @@ public final class LambdaLR: LRScheduler {
 public final class OneCycleLR: LRScheduler {
     public enum Annealing: String, Sendable { case cos, linear }
 
-    struct Phase { let endStep: Double; let startLR, endLR, startMomentum, endMomentum: KeyPath<GroupLimits, Double> }
-    struct GroupLimits { var initialLR, maxLR, minLR, maxMomentum, baseMomentum: Double }
+    /// A phase's end step and where lr and momentum start and end, as indices into `Limits`.
+    struct Phase { let endStep: Double; let startLR, endLR, startMomentum, endMomentum: Int }
+    /// Per group: [initial lr, max lr, min lr, max momentum, base momentum].
+    typealias Limits = [Double]
+    static let initialLR = 0, maxLR = 1, minLR = 2, maxMom = 3, baseMom = 4
 
     public let totalSteps: Int
     public let annealing: Annealing
     /// The optimizer option cycled: "momentum" or "beta1"; nil without momentum cycling.
     public let momentumOption: String?
     let phases: [Phase]
-    let limits: [GroupLimits]
+    let limits: [Limits]
 
-    /// `maxLearningRates` (one per group) overrides `maxLearningRate` when given; likewise the momenta.
+    /// `maxLearningRates` (one per group) overrides `maxLearningRate` when given.
     public init(_ optimizer: Optimizer, maxLearningRate: Double, totalSteps: Int, maxLearningRates: [Double]? = nil,
                 pctStart: Double = 0.3, annealing: Annealing = .cos, cycleMomentum: Bool = true,
                 baseMomentum: Double = 0.85, maxMomentum: Double = 0.95, divFactor: Double = 25,
@@ -289,37 +292,38 @@ public final class OneCycleLR: LRScheduler {
         precondition(maxLearningRates == nil || maxLearningRates?.count == groups,
                      "OneCycleLR: \(maxLearningRates?.count ?? 0) maxLearningRates for \(groups) parameter groups")
         let maxLRs = maxLearningRates ?? Array(repeating: maxLearningRate, count: groups)
-        self.totalSteps = totalSteps
-        self.annealing = annealing
         let total = Double(totalSteps)
+        let (i, m, lo, mm, bm) = (Self.initialLR, Self.maxLR, Self.minLR, Self.maxMom, Self.baseMom)
         if threePhase {
             phases = [
-                Phase(endStep: pctStart * total - 1, startLR: \.initialLR, endLR: \.maxLR, startMomentum: \.maxMomentum, endMomentum: \.baseMomentum),
-                Phase(endStep: 2 * pctStart * total - 2, startLR: \.maxLR, endLR: \.initialLR, startMomentum: \.baseMomentum, endMomentum: \.maxMomentum),
-                Phase(endStep: total - 1, startLR: \.initialLR, endLR: \.minLR, startMomentum: \.maxMomentum, endMomentum: \.maxMomentum),
+                Phase(endStep: pctStart * total - 1, startLR: i, endLR: m, startMomentum: mm, endMomentum: bm),
+                Phase(endStep: 2 * pctStart * total - 2, startLR: m, endLR: i, startMomentum: bm, endMomentum: mm),
+                Phase(endStep: total - 1, startLR: i, endLR: lo, startMomentum: mm, endMomentum: mm),
             ]
         } else {
             phases = [
-                Phase(endStep: pctStart * total - 1, startLR: \.initialLR, endLR: \.maxLR, startMomentum: \.maxMomentum, endMomentum: \.baseMomentum),
-                Phase(endStep: total - 1, startLR: \.maxLR, endLR: \.minLR, startMomentum: \.baseMomentum, endMomentum: \.maxMomentum),
+                Phase(endStep: pctStart * total - 1, startLR: i, endLR: m, startMomentum: mm, endMomentum: bm),
+                Phase(endStep: total - 1, startLR: m, endLR: lo, startMomentum: bm, endMomentum: mm),
             ]
         }
-        limits = maxLRs.map { m in
-            let initial = m / divFactor
-            return GroupLimits(initialLR: initial, maxLR: m, minLR: initial / finalDivFactor,
-                               maxMomentum: maxMomentum, baseMomentum: baseMomentum)
+        var limits: [Limits] = []
+        var initialLRs: [Double] = []
+        for maxLR in maxLRs {
+            let initial = maxLR / divFactor
+            limits.append([initial, maxLR, initial / finalDivFactor, maxMomentum, baseMomentum])
+            initialLRs.append(initial)
         }
+        self.limits = limits
+        var key: String? = nil
         if cycleMomentum {
-            let key = optimizer.defaults["momentum"] != nil ? "momentum" : optimizer.defaults["beta1"] != nil ? "beta1" : nil
-            guard let key else {
-                preconditionFailure("OneCycleLR: \(type(of: optimizer)) has no momentum or beta1 to cycle; pass cycleMomentum: false")
-            }
-            momentumOption = key
-            for g in optimizer.paramGroups { g[key] = maxMomentum }
-        } else {
-            momentumOption = nil
+            key = optimizer.defaults["momentum"] != nil ? "momentum" : optimizer.defaults["beta1"] != nil ? "beta1" : nil
+            precondition(key != nil, "OneCycleLR: \(type(of: optimizer)) has no momentum or beta1 to cycle; pass cycleMomentum: false")
+            for g in optimizer.paramGroups { g.options[key ?? "momentum"] = maxMomentum }
         }
-        super.init(optimizer: optimizer, interval: interval, baseLearningRates: limits.map(\.initialLR))
+        self.momentumOption = key
+        self.totalSteps = totalSteps
+        self.annealing = annealing
+        super.init(optimizer: optimizer, interval: interval, baseLearningRates: initialLRs)
     }
 
     private func anneal(_ start: Double, _ end: Double, _ pct: Double) -> Double {
@@ -338,9 +342,9 @@ public final class OneCycleLR: LRScheduler {
             for (i, phase) in phases.enumerated() {
                 if stepNum <= phase.endStep || i == phases.count - 1 {
                     let pct = (stepNum - start) / (phase.endStep - start)
-                    lrs.append(anneal(lim[keyPath: phase.startLR], lim[keyPath: phase.endLR], pct))
+                    lrs.append(anneal(lim[phase.startLR], lim[phase.endLR], pct))
                     if let key = momentumOption {
-                        g[key] = anneal(lim[keyPath: phase.startMomentum], lim[keyPath: phase.endMomentum], pct)
+                        g[key] = anneal(lim[phase.startMomentum], lim[phase.endMomentum], pct)
                     }
                     break
                 }
