@@ -1,1 +1,0 @@
-// MyelinOptim: see docs/ARCHITECTURE.md. Files are added one per family.
