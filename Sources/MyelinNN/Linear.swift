@@ -9,7 +9,7 @@ public final class Linear: Module, UnaryLayer {
     public let inFeatures: Int, outFeatures: Int
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, generator: RandomGenerator = .default) {
-        precondition(inFeatures > 0 && outFeatures > 0, "Linear: feature counts must be positive, got \(inFeatures) → \(outFeatures)")
+        require(inFeatures > 0 && outFeatures > 0, "Linear: feature counts must be positive, got \(inFeatures) → \(outFeatures)")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         let bound = 1 / Double(inFeatures).squareRoot()
@@ -19,7 +19,7 @@ public final class Linear: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        precondition(x.shape.last == inFeatures, "Linear(\(inFeatures) → \(outFeatures)): input shape \(x.shape) must end in \(inFeatures)")
+        require(x.shape.last == inFeatures, "Linear(\(inFeatures) → \(outFeatures)): input shape \(x.shape) must end in \(inFeatures)")
         let y = matmul(x, weight, transposeB: true)
         guard let bias else { return y }
         return y + bias.value

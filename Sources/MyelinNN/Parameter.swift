@@ -13,7 +13,7 @@ public final class Parameter: @unchecked Sendable {
     public let key: String?
 
     public init(wrappedValue: Tensor, key: String? = nil) {
-        precondition(wrappedValue.dtype.isFloatingPoint, "Parameter: a parameter must be a float tensor, not \(wrappedValue.dtype)")
+        require(wrappedValue.dtype.isFloatingPoint, "Parameter: a parameter must be a float tensor, not \(wrappedValue.dtype)")
         self.value = wrappedValue.requiringGrad()
         self.key = key
     }

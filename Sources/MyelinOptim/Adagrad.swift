@@ -12,11 +12,11 @@ import MyelinNN
 public final class Adagrad: Optimizer {
     public init(_ groups: [ParamGroup], learningRate: Double = 1e-2, learningRateDecay: Double = 0, weightDecay: Double = 0,
                 initialAccumulatorValue: Double = 0, eps: Double = 1e-10) {
-        precondition(learningRate >= 0, "Adagrad: learning rate must be non-negative, not \(learningRate)")
-        precondition(learningRateDecay >= 0, "Adagrad: learning-rate decay must be non-negative, not \(learningRateDecay)")
-        precondition(weightDecay >= 0, "Adagrad: weight decay must be non-negative, not \(weightDecay)")
-        precondition(initialAccumulatorValue >= 0, "Adagrad: initial accumulator value must be non-negative, not \(initialAccumulatorValue)")
-        precondition(eps >= 0, "Adagrad: eps must be non-negative, not \(eps)")
+        require(learningRate >= 0, "Adagrad: learning rate must be non-negative, not \(learningRate)")
+        require(learningRateDecay >= 0, "Adagrad: learning-rate decay must be non-negative, not \(learningRateDecay)")
+        require(weightDecay >= 0, "Adagrad: weight decay must be non-negative, not \(weightDecay)")
+        require(initialAccumulatorValue >= 0, "Adagrad: initial accumulator value must be non-negative, not \(initialAccumulatorValue)")
+        require(eps >= 0, "Adagrad: eps must be non-negative, not \(eps)")
         super.init(groups, defaults: ["lr": learningRate, "lr_decay": learningRateDecay, "weight_decay": weightDecay,
                                       "initial_accumulator_value": initialAccumulatorValue, "eps": eps])
     }

@@ -19,10 +19,10 @@ public class Adam: Optimizer {
     public init(_ groups: [ParamGroup], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
                 eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false, decoupledWeightDecay: Bool = false) {
         let name = decoupledWeightDecay ? "AdamW" : "Adam"
-        precondition(learningRate >= 0, "\(name): learning rate must be non-negative, not \(learningRate)")
-        precondition(eps >= 0, "\(name): eps must be non-negative, not \(eps)")
-        precondition((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "\(name): betas must lie in [0, 1), not \(betas)")
-        precondition(weightDecay >= 0, "\(name): weight decay must be non-negative, not \(weightDecay)")
+        require(learningRate >= 0, "\(name): learning rate must be non-negative, not \(learningRate)")
+        require(eps >= 0, "\(name): eps must be non-negative, not \(eps)")
+        require((0..<1).contains(betas.0) && (0..<1).contains(betas.1), "\(name): betas must lie in [0, 1), not \(betas)")
+        require(weightDecay >= 0, "\(name): weight decay must be non-negative, not \(weightDecay)")
         self.decoupledWeightDecay = decoupledWeightDecay
         super.init(groups, defaults: ["lr": learningRate, "beta1": betas.0, "beta2": betas.1, "eps": eps,
                                       "weight_decay": weightDecay, "amsgrad": amsgrad ? 1 : 0])

@@ -10,8 +10,8 @@ import MyelinNN
 /// when a gradient is not finite, as PyTorch; the gradients are then scaled by NaN or 0).
 @discardableResult
 public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double, normType: Double = 2) -> Double {
-    precondition(normType > 0, "clipGradNorm: normType must be positive or .infinity, not \(normType)")
-    precondition(maxNorm >= 0, "clipGradNorm: maxNorm must be non-negative, not \(maxNorm)")
+    require(normType > 0, "clipGradNorm: normType must be positive or .infinity, not \(normType)")
+    require(maxNorm >= 0, "clipGradNorm: maxNorm must be non-negative, not \(maxNorm)")
     let grads = parameters.compactMap(\.grad)
     if grads.isEmpty { return 0 }
     // The norm of the per-tensor norms, as PyTorch; Double throughout, one thread so
@@ -22,7 +22,7 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double, normType: D
         switch g.dtype {
         case .float64: n = g.withUnsafePointer(as: Double.self) { vectorNorm($0, g.count, normType) }
         case .float32: n = g.withUnsafePointer(as: Float.self) { vectorNorm($0, g.count, normType) }
-        default: preconditionFailure("clipGradNorm: gradient has dtype \(g.dtype), not a float type")
+        default: requirementFailure("clipGradNorm: gradient has dtype \(g.dtype), not a float type")
         }
         if n.isNaN { total = .nan } else if normType.isInfinite { total = Swift.max(total, n) } else { total += powAbs(n, normType) }
     }
@@ -40,7 +40,7 @@ public func clipGradNorm(_ parameters: [Parameter], maxNorm: Double, normType: D
 
 /// Clamps every gradient element to `[-clipValue, clipValue]`, as `torch.nn.utils.clip_grad_value_`.
 public func clipGradValue(_ parameters: [Parameter], clipValue: Double) {
-    precondition(clipValue >= 0, "clipGradValue: clipValue must be non-negative, not \(clipValue)")
+    require(clipValue >= 0, "clipGradValue: clipValue must be non-negative, not \(clipValue)")
     for p in parameters {
         modifyGradient(p) { g in
             switch g.dtype {

@@ -148,11 +148,11 @@ open class Optimizer {
     public func addParamGroup(_ group: ParamGroup) {
         let name = String(describing: type(of: self))
         for key in group.options.keys {
-            precondition(defaults[key] != nil, "\(name): unknown option '\(key)' in a parameter group (known: \(defaults.keys.sorted()))")
+            require(defaults[key] != nil, "\(name): unknown option '\(key)' in a parameter group (known: \(defaults.keys.sorted()))")
         }
         for (k, v) in defaults where group.options[k] == nil { group.options[k] = v }
         let existing = Set(parameters.map { ObjectIdentifier($0) })
-        precondition(group.parameters.allSatisfy { !existing.contains(ObjectIdentifier($0)) },
+        require(group.parameters.allSatisfy { !existing.contains(ObjectIdentifier($0)) },
                      "\(name): a parameter appears in more than one parameter group")
         paramGroups.append(group)
         states += Array(repeating: nil, count: group.parameters.count)
@@ -179,7 +179,7 @@ open class Optimizer {
             for p in group.parameters {
                 defer { index += 1 }
                 guard p.requiresGrad, var g = p.grad else { continue }
-                precondition(g.shape == p.shape,
+                require(g.shape == p.shape,
                              "\(type(of: self)).step: gradient of parameter \(index) has shape \(g.shape), but the parameter has shape \(p.shape)")
                 if g.dtype != p.value.dtype { g = g.detached().to(p.value.dtype) }
                 let state: ParameterState
@@ -191,7 +191,7 @@ open class Optimizer {
 
     /// The fused update of one parameter. Subclasses override it.
     open func update(_ parameter: Parameter, gradient: Tensor, group: ParamGroup, state: ParameterState) {
-        preconditionFailure("\(type(of: self)) must override update(_:gradient:group:state:)")
+        requirementFailure("\(type(of: self)) must override update(_:gradient:group:state:)")
     }
 
     /// The buffer names this optimizer keeps per parameter (for checking loaded states).

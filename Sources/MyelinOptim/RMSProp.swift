@@ -13,11 +13,11 @@ import MyelinNN
 public final class RMSProp: Optimizer {
     public init(_ groups: [ParamGroup], learningRate: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8,
                 weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
-        precondition(learningRate >= 0, "RMSProp: learning rate must be non-negative, not \(learningRate)")
-        precondition(alpha >= 0, "RMSProp: alpha must be non-negative, not \(alpha)")
-        precondition(eps >= 0, "RMSProp: eps must be non-negative, not \(eps)")
-        precondition(momentum >= 0, "RMSProp: momentum must be non-negative, not \(momentum)")
-        precondition(weightDecay >= 0, "RMSProp: weight decay must be non-negative, not \(weightDecay)")
+        require(learningRate >= 0, "RMSProp: learning rate must be non-negative, not \(learningRate)")
+        require(alpha >= 0, "RMSProp: alpha must be non-negative, not \(alpha)")
+        require(eps >= 0, "RMSProp: eps must be non-negative, not \(eps)")
+        require(momentum >= 0, "RMSProp: momentum must be non-negative, not \(momentum)")
+        require(weightDecay >= 0, "RMSProp: weight decay must be non-negative, not \(weightDecay)")
         super.init(groups, defaults: ["lr": learningRate, "alpha": alpha, "eps": eps, "weight_decay": weightDecay,
                                       "momentum": momentum, "centered": centered ? 1 : 0])
     }

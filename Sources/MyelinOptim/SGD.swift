@@ -14,10 +14,10 @@ import MyelinNN
 public final class SGD: Optimizer {
     public init(_ groups: [ParamGroup], learningRate: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
                 weightDecay: Double = 0, nesterov: Bool = false) {
-        precondition(learningRate >= 0, "SGD: learning rate must be non-negative, not \(learningRate)")
-        precondition(momentum >= 0, "SGD: momentum must be non-negative, not \(momentum)")
-        precondition(weightDecay >= 0, "SGD: weight decay must be non-negative, not \(weightDecay)")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
+        require(learningRate >= 0, "SGD: learning rate must be non-negative, not \(learningRate)")
+        require(momentum >= 0, "SGD: momentum must be non-negative, not \(momentum)")
+        require(weightDecay >= 0, "SGD: weight decay must be non-negative, not \(weightDecay)")
+        require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum requires a momentum and zero dampening")
         super.init(groups, defaults: ["lr": learningRate, "momentum": momentum, "dampening": dampening,
                                       "weight_decay": weightDecay, "nesterov": nesterov ? 1 : 0])
     }

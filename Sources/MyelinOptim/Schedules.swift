@@ -60,7 +60,7 @@ open class LRScheduler: LearningRateSchedule {
         stepCount += 1
         lastEpoch += 1
         let lrs = learningRates()
-        precondition(lrs.count == optimizer.paramGroups.count,
+        require(lrs.count == optimizer.paramGroups.count,
                      "\(type(of: self)): the optimizer has \(optimizer.paramGroups.count) parameter groups, but the schedule was made for \(lrs.count)")
         for (g, lr) in zip(optimizer.paramGroups, lrs) { g.learningRate = lr }
         lastLearningRates = lrs
@@ -70,7 +70,7 @@ open class LRScheduler: LearningRateSchedule {
 
     /// The learning rates for `lastEpoch` (PyTorch's `get_lr`). Subclasses override it.
     open func learningRates() -> [Double] {
-        preconditionFailure("\(type(of: self)) must override learningRates()")
+        requirementFailure("\(type(of: self)) must override learningRates()")
     }
 
     /// The current learning rate of each group.
@@ -137,7 +137,7 @@ public final class StepLR: LRScheduler {
     public let gamma: Double
 
     public init(_ optimizer: Optimizer, stepSize: Int, gamma: Double = 0.1, interval: ScheduleInterval = .epoch) {
-        precondition(stepSize > 0, "StepLR: stepSize must be positive, not \(stepSize)")
+        require(stepSize > 0, "StepLR: stepSize must be positive, not \(stepSize)")
         self.stepSize = stepSize
         self.gamma = gamma
         super.init(optimizer: optimizer, interval: interval)
@@ -190,7 +190,7 @@ public final class CosineAnnealingLR: LRScheduler {
     public let etaMin: Double
 
     public init(_ optimizer: Optimizer, tMax: Int, etaMin: Double = 0, interval: ScheduleInterval = .epoch) {
-        precondition(tMax > 0, "CosineAnnealingLR: tMax must be positive, not \(tMax)")
+        require(tMax > 0, "CosineAnnealingLR: tMax must be positive, not \(tMax)")
         self.tMax = tMax
         self.etaMin = etaMin
         super.init(optimizer: optimizer, interval: interval)
@@ -223,9 +223,9 @@ public final class WarmupCosine: LRScheduler {
 
     public init(_ optimizer: Optimizer, warmupSteps: Int, totalSteps: Int, minLearningRate: Double = 0,
                 warmupStartFactor: Double = 0, interval: ScheduleInterval = .batch) {
-        precondition(warmupSteps >= 0 && totalSteps > warmupSteps,
+        require(warmupSteps >= 0 && totalSteps > warmupSteps,
                      "WarmupCosine: need 0 <= warmupSteps < totalSteps, not warmupSteps \(warmupSteps), totalSteps \(totalSteps)")
-        precondition((0...1).contains(warmupStartFactor), "WarmupCosine: warmupStartFactor must lie in [0, 1], not \(warmupStartFactor)")
+        require((0...1).contains(warmupStartFactor), "WarmupCosine: warmupStartFactor must lie in [0, 1], not \(warmupStartFactor)")
         self.warmupSteps = warmupSteps
         self.totalSteps = totalSteps
         self.minLearningRate = minLearningRate
@@ -287,9 +287,9 @@ public final class OneCycleLR: LRScheduler {
                 baseMomentum: Double = 0.85, maxMomentum: Double = 0.95, divFactor: Double = 25,
                 finalDivFactor: Double = 1e4, threePhase: Bool = false, interval: ScheduleInterval = .batch) {
         let groups = optimizer.paramGroups.count
-        precondition(totalSteps > 0, "OneCycleLR: totalSteps must be positive, not \(totalSteps)")
-        precondition((0...1).contains(pctStart), "OneCycleLR: pctStart must lie in [0, 1], not \(pctStart)")
-        precondition(maxLearningRates == nil || maxLearningRates?.count == groups,
+        require(totalSteps > 0, "OneCycleLR: totalSteps must be positive, not \(totalSteps)")
+        require((0...1).contains(pctStart), "OneCycleLR: pctStart must lie in [0, 1], not \(pctStart)")
+        require(maxLearningRates == nil || maxLearningRates?.count == groups,
                      "OneCycleLR: \(maxLearningRates?.count ?? 0) maxLearningRates for \(groups) parameter groups")
         let maxLRs = maxLearningRates ?? Array(repeating: maxLearningRate, count: groups)
         let total = Double(totalSteps)
@@ -317,7 +317,7 @@ public final class OneCycleLR: LRScheduler {
         var key: String? = nil
         if cycleMomentum {
             key = optimizer.defaults["momentum"] != nil ? "momentum" : optimizer.defaults["beta1"] != nil ? "beta1" : nil
-            precondition(key != nil, "OneCycleLR: \(type(of: optimizer)) has no momentum or beta1 to cycle; pass cycleMomentum: false")
+            require(key != nil, "OneCycleLR: \(type(of: optimizer)) has no momentum or beta1 to cycle; pass cycleMomentum: false")
             for g in optimizer.paramGroups { g.options[key ?? "momentum"] = maxMomentum }
         }
         self.momentumOption = key
@@ -334,7 +334,7 @@ public final class OneCycleLR: LRScheduler {
     }
 
     override public func learningRates() -> [Double] {
-        precondition(lastEpoch <= totalSteps, "OneCycleLR: tried to step \(lastEpoch) times; the specified number of total steps is \(totalSteps)")
+        require(lastEpoch <= totalSteps, "OneCycleLR: tried to step \(lastEpoch) times; the specified number of total steps is \(totalSteps)")
         let stepNum = Double(lastEpoch)
         var lrs: [Double] = []
         for (g, lim) in zip(optimizer.paramGroups, limits) {
@@ -400,9 +400,9 @@ public final class ReduceLROnPlateau: LearningRateSchedule {
     public init(_ optimizer: Optimizer, mode: Mode = .min, factor: Double = 0.1, patience: Int = 10,
                 threshold: Double = 1e-4, thresholdMode: ThresholdMode = .rel, cooldown: Int = 0,
                 minLearningRate: Double = 0, minLearningRates: [Double]? = nil, eps: Double = 1e-8) {
-        precondition(factor < 1, "ReduceLROnPlateau: factor must be < 1, not \(factor)")
+        require(factor < 1, "ReduceLROnPlateau: factor must be < 1, not \(factor)")
         let groups = optimizer.paramGroups.count
-        precondition(minLearningRates == nil || minLearningRates?.count == groups,
+        require(minLearningRates == nil || minLearningRates?.count == groups,
                      "ReduceLROnPlateau: expected \(groups) minLearningRates, got \(minLearningRates?.count ?? 0)")
         self.optimizer = optimizer
         self.mode = mode
@@ -454,7 +454,7 @@ public final class ReduceLROnPlateau: LearningRateSchedule {
     }
 
     public func step(metric: Double?) {
-        guard let metric else { preconditionFailure("ReduceLROnPlateau.step: a metric is required (e.g. the validation loss)") }
+        guard let metric else { requirementFailure("ReduceLROnPlateau.step: a metric is required (e.g. the validation loss)") }
         step(metric: metric)
     }
 

@@ -80,11 +80,11 @@ public enum Autograd {
                 guard let g = node.grad else { continue }      // no gradient reached this node
                 if !node.retainsGrad { node.grad = nil }
                 let inputGrads = fn(g)
-                precondition(inputGrads.count == node.parents.count,
+                require(inputGrads.count == node.parents.count,
                              "backward of \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
                 for (parent, ig) in zip(node.parents, inputGrads) {
                     guard let parent, let ig else { continue }
-                    precondition(ig.shape == parent.shape,
+                    require(ig.shape == parent.shape,
                                  "backward of \(node.name): gradient shape \(ig.shape) does not match input shape \(parent.shape)")
                     parent.grad = accumulate(parent.grad, ig.dtype == parent.dtype ? ig : ig.to(parent.dtype))
                 }
@@ -108,7 +108,7 @@ extension Tensor {
         get { gradNode != nil }
         set {
             if newValue {
-                precondition(dtype.isFloatingPoint, "requiresGrad: only floating-point tensors can require gradients, not \(dtype)")
+                require(dtype.isFloatingPoint, "requiresGrad: only floating-point tensors can require gradients, not \(dtype)")
                 if gradNode == nil || gradNode?.isLeaf == false { gradNode = GradNode(leafShape: shape, dtype: dtype) }
             } else {
                 gradNode = nil
@@ -149,16 +149,16 @@ extension Tensor {
     /// Computes gradients of this scalar with respect to every leaf it depends on,
     /// accumulating into their `.grad`. The graph is freed unless `retainGraph`.
     public func backward(retainGraph: Bool = false) {
-        precondition(count == 1, "backward(): called on a tensor of shape \(shape); give a gradient for non-scalar outputs, backward(gradient:)")
+        require(count == 1, "backward(): called on a tensor of shape \(shape); give a gradient for non-scalar outputs, backward(gradient:)")
         backward(gradient: Tensor.ones(like: self), retainGraph: retainGraph)
     }
 
     /// Backpropagates `gradient` (same shape as this tensor) through the graph.
     public func backward(gradient: Tensor, retainGraph: Bool = false) {
         guard let node = gradNode else {
-            preconditionFailure("backward(): this tensor does not require gradients; set requiresGrad on an input first")
+            requirementFailure("backward(): this tensor does not require gradients; set requiresGrad on an input first")
         }
-        precondition(gradient.shape == shape, "backward(gradient:): gradient shape \(gradient.shape) does not match tensor shape \(shape)")
+        require(gradient.shape == shape, "backward(gradient:): gradient shape \(gradient.shape) does not match tensor shape \(shape)")
         Autograd.backpropagate(from: node, seed: gradient.to(dtype), retainGraph: retainGraph)
     }
 }

@@ -55,7 +55,7 @@ public enum Kernels {
         if dims.isEmpty { row(0, 0, 0, 0, 0, 1); return }
         let inner = dims.count - 1
         let len = dims[inner], ia = da[inner], ib = db[inner]
-        precondition(ia <= 1 && ib <= 1, "internal: inner broadcast stride must be 0 or 1")
+        require(ia <= 1 && ib <= 1, "internal: inner broadcast stride must be 0 or 1")
         if inner == 0 { row(0, ia, 0, ib, 0, len); return }
         // Odometer over the outer dims.
         var index = [Int](repeating: 0, count: inner)

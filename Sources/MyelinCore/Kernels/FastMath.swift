@@ -122,7 +122,7 @@ public enum FastMath {
 extension Tensor {
     /// Runs a float32 pointer kernel over this (float32) tensor, split over cores when large.
     func fastFloat32(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
-        precondition(dtype == .float32, "internal: fastFloat32 on a \(dtype) tensor")
+        require(dtype == .float32, "internal: fastFloat32 on a \(dtype) tensor")
         let out = Tensor(uninitializedShape: shape, dtype: .float32)
         let src = UncheckedSendable(UnsafePointer(storage.pointer(as: Float.self)))
         let dst = UncheckedSendable(out.storage.pointer(as: Float.self))

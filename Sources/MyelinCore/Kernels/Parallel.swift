@@ -11,7 +11,7 @@ public enum Threading {
 
     public static var threadCount: Int {
         get { _count }
-        set { precondition(newValue > 0, "Threading.threadCount must be positive, not \(newValue)"); _count = newValue }
+        set { require(newValue > 0, "Threading.threadCount must be positive, not \(newValue)"); _count = newValue }
     }
 
     /// Below this many elements an element-wise kernel runs on one thread:

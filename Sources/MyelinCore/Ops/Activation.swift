@@ -165,7 +165,7 @@ extension Tensor {
 
     /// log(1 + e^(βx))/β, and x itself where βx > threshold (PyTorch's softplus).
     public func softplus(beta: Double = 1, threshold: Double = 20) -> Tensor {
-        if beta == 0 || !beta.isFinite { fatalError("softplus: beta must be finite and non-zero, not \(beta)") }
+        if beta == 0 || !beta.isFinite { requirementFailure("softplus: beta must be finite and non-zero, not \(beta)") }
         let out = applyUnary(SoftplusOp(beta: beta, threshold: threshold)), x = detached()
         return Autograd.record(out, inputs: [self], name: "softplus") { g, _ in
             [Tensor.applyBinary(SoftplusGradOp(beta: beta, threshold: threshold), g, x, op: "softplus backward")]

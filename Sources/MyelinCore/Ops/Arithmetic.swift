@@ -78,7 +78,7 @@ extension Tensor {
     public func sumToShape(_ target: [Int]) -> Tensor {
         if shape == target { return self }
         let lead = rank - target.count
-        precondition(lead >= 0, "sumToShape: cannot reduce shape \(shape) to larger rank shape \(target)")
+        require(lead >= 0, "sumToShape: cannot reduce shape \(shape) to larger rank shape \(target)")
         var axes: [Int] = Array(0..<lead)
         for (i, d) in target.enumerated() where d == 1 && shape[lead + i] != 1 { axes.append(lead + i) }
         let reduced = axes.isEmpty ? self : sum(axes: axes, keepDims: true)

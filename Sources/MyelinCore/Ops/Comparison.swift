@@ -195,13 +195,12 @@ extension Kernels {
 
 extension Tensor {
     static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        // fatalError so the messages survive -O builds.
         guard condition.dtype == .bool else {
-            fatalError("where: condition must be a bool tensor (from a comparison), not \(condition.dtype) (shape \(condition.shape))")
+            requirementFailure("where: condition must be a bool tensor (from a comparison), not \(condition.dtype) (shape \(condition.shape))")
         }
         let ab = Shape.broadcast(a.shape, b.shape)
         guard let ab, let outShape = Shape.broadcast(condition.shape, ab) else {
-            fatalError("where: condition shape \(condition.shape), a shape \(a.shape) and b shape \(b.shape) cannot be broadcast together")
+            requirementFailure("where: condition shape \(condition.shape), a shape \(a.shape) and b shape \(b.shape) cannot be broadcast together")
         }
         let dt = comparisonType(a.dtype, b.dtype)
         let av = a.dtype == dt ? a.detached() : a.detached().to(dt)

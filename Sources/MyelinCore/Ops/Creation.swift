@@ -3,7 +3,7 @@ import Foundation
 /// Tensors filled with constants.
 extension Tensor {
     public static func zeros(_ shape: [Int], dtype: DType = .float32) -> Tensor {
-        precondition(shape.allSatisfy { $0 >= 0 }, "zeros: negative extent in shape \(shape)")
+        require(shape.allSatisfy { $0 >= 0 }, "zeros: negative extent in shape \(shape)")
         return Tensor(storage: TensorStorage(zeros: Shape.count(shape), dtype: dtype), shape: shape)
     }
 
@@ -11,7 +11,7 @@ extension Tensor {
 
     /// A tensor of `shape` with every element `value`.
     public static func full(_ shape: [Int], _ value: Double, dtype: DType = .float32) -> Tensor {
-        precondition(shape.allSatisfy { $0 >= 0 }, "full: negative extent in shape \(shape)")
+        require(shape.allSatisfy { $0 >= 0 }, "full: negative extent in shape \(shape)")
         let t = Tensor(uninitializedShape: shape, dtype: dtype)
         let n = t.count
         switch dtype {
@@ -36,20 +36,20 @@ extension Tensor {
     /// values, as `torch.arange`. Float32 unless `dtype` says otherwise. Values are
     /// computed as `start + i·step` in Double, then converted.
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
-        precondition(start.isFinite && end.isFinite && step.isFinite,
+        require(start.isFinite && end.isFinite && step.isFinite,
                      "arange: start (\(start)), end (\(end)) and step (\(step)) must be finite")
-        precondition(step != 0, "arange: step must be non-zero")
-        precondition((end - start) * step >= 0,
+        require(step != 0, "arange: step must be non-zero")
+        require((end - start) * step >= 0,
                      "arange: end (\(end)) lies on the wrong side of start (\(start)) for step \(step)")
         let exact = ((end - start) / step).rounded(.up)
-        precondition(exact < Double(Int.max / 16), "arange: \(exact) elements is too many")
+        require(exact < Double(Int.max / 16), "arange: \(exact) elements is too many")
         let n = Int(exact)
         return fromIndex(n, dtype: dtype) { start + Double($0) * step }
     }
 
     /// `0, 1, …, end − 1` as int64 (`torch.arange(5)`), or another dtype when asked.
     public static func arange(_ end: Int, dtype: DType = .int64) -> Tensor {
-        precondition(end >= 0, "arange: end (\(end)) must be non-negative")
+        require(end >= 0, "arange: end (\(end)) must be non-negative")
         if dtype == .int64 {
             let t = Tensor(uninitializedShape: [end], dtype: .int64)
             let p = t.storage.pointer(as: Int64.self)
@@ -67,7 +67,7 @@ extension Tensor {
     /// `count` evenly spaced values from `start` to `end`, both included (`torch.linspace`).
     /// The second half is computed back from `end`, so the last value is exactly `end`.
     public static func linspace(_ start: Double, _ end: Double, count: Int, dtype: DType = .float32) -> Tensor {
-        precondition(count >= 0, "linspace: count must be non-negative, got \(count)")
+        require(count >= 0, "linspace: count must be non-negative, got \(count)")
         if count == 1 { return fromIndex(1, dtype: dtype) { _ in start } }
         let step = (end - start) / Double(count - 1)
         let half = count / 2
@@ -79,7 +79,7 @@ extension Tensor {
     /// The n×m matrix with ones on the diagonal (m = n when omitted), as `torch.eye`.
     public static func eye(_ n: Int, _ m: Int? = nil, dtype: DType = .float32) -> Tensor {
         let cols = m ?? n
-        precondition(n >= 0 && cols >= 0, "eye: sizes must be non-negative, got \(n) × \(cols)")
+        require(n >= 0 && cols >= 0, "eye: sizes must be non-negative, got \(n) × \(cols)")
         var t = zeros([n, cols], dtype: dtype)
         let d = Swift.min(n, cols)
         func set<T: TensorScalar>(_ one: T) {

@@ -157,9 +157,9 @@ extension Tensor {
     /// `x[start:end:step]`: nil means the whole side, negatives count from the end,
     /// bounds beyond the extent are clamped, and `step` must be positive. Copies.
     public func slice(axis: Int, start: Int? = nil, end: Int? = nil, step: Int = 1) -> Tensor {
-        shapeCheck(rank > 0, "slice: cannot slice a scalar (rank 0)")
-        let ax = Shape.checkedAxis(axis, rank: rank, op: "slice")
-        shapeCheck(step > 0, "slice: step must be positive, not \(step) (axis \(ax) of shape \(shape))")
+        require(rank > 0, "slice: cannot slice a scalar (rank 0)")
+        let ax = Shape.normalizeAxis(axis, rank: rank, op: "slice")
+        require(step > 0, "slice: step must be positive, not \(step) (axis \(ax) of shape \(shape))")
         let (s, len) = Self.sliceBounds(start: start, end: end, step: step, extent: shape[ax])
         var starts = [Int](repeating: 0, count: rank), steps = [Int](repeating: 1, count: rank)
         var lengths = shape
@@ -195,8 +195,8 @@ extension Tensor {
             case .newAxis: break
             }
         }
-        shapeCheck(ellipses <= 1, "subscript: at most one .ellipsis is allowed, found \(ellipses)")
-        shapeCheck(consuming <= rank,
+        require(ellipses <= 1, "subscript: at most one .ellipsis is allowed, found \(ellipses)")
+        require(consuming <= rank,
                    "subscript: \(consuming) indices for a tensor of rank \(rank) (shape \(shape))")
         let fill = [TensorIndexItem.Kind](repeating: .range(start: nil, end: nil, step: 1), count: rank - consuming)
         var expanded: [TensorIndexItem.Kind] = []
@@ -213,12 +213,12 @@ extension Tensor {
                 result.append(1)
             case .single(let i):
                 let n = shape[axis]
-                shapeCheck(i >= -n && i < n,
+                require(i >= -n && i < n,
                            "subscript: index \(i) is out of range for axis \(axis) with extent \(n) (shape \(shape); valid: \(-n)..<\(n))")
                 starts.append(i < 0 ? i + n : i); steps.append(1); lengths.append(1)
                 axis += 1
             case let .range(start, end, step):
-                shapeCheck(step > 0, "subscript: step must be positive, not \(step) (axis \(axis) of shape \(shape))")
+                require(step > 0, "subscript: step must be positive, not \(step) (axis \(axis) of shape \(shape))")
                 let (s, len) = Self.sliceBounds(start: start, end: end, step: step, extent: shape[axis])
                 starts.append(s); steps.append(step); lengths.append(len); result.append(len)
                 axis += 1
@@ -233,10 +233,10 @@ extension Tensor {
 
     /// The values of an index tensor (int32 or int64), checked against `extent`.
     func indexValues(op: String, axis: Int, extent: Int) -> [Int] {
-        shapeCheck(dtype == .int64 || dtype == .int32, "\(op): indices must be int32 or int64, not \(dtype)")
+        require(dtype == .int64 || dtype == .int32, "\(op): indices must be int32 or int64, not \(dtype)")
         let values = integers()
         for (i, v) in values.enumerated() where v < 0 || v >= extent {
-            shapeCheck(false, "\(op): index \(v) (at flat position \(i) of the indices) is out of range for axis \(axis) with extent \(extent) (valid: 0..<\(extent))")
+            require(false, "\(op): index \(v) (at flat position \(i) of the indices) is out of range for axis \(axis) with extent \(extent) (valid: 0..<\(extent))")
         }
         return values
     }
@@ -244,9 +244,9 @@ extension Tensor {
     /// Picks positions `indices` (a vector of int32/int64) along `axis`, as
     /// `torch.index_select`. Repeats are allowed; the gradient adds them back up.
     public func indexSelect(axis: Int, indices: Tensor) -> Tensor {
-        shapeCheck(rank > 0, "indexSelect: cannot select from a scalar (rank 0)")
-        let ax = Shape.checkedAxis(axis, rank: rank, op: "indexSelect")
-        shapeCheck(indices.rank <= 1, "indexSelect: indices must be a vector, not shape \(indices.shape)")
+        require(rank > 0, "indexSelect: cannot select from a scalar (rank 0)")
+        let ax = Shape.normalizeAxis(axis, rank: rank, op: "indexSelect")
+        require(indices.rank <= 1, "indexSelect: indices must be a vector, not shape \(indices.shape)")
         let n = shape[ax]
         let idx = indices.indexValues(op: "indexSelect", axis: ax, extent: n)
         let m = idx.count
@@ -301,7 +301,7 @@ extension Tensor {
         switch dtype {
         case .float64: run(Double.self)
         case .float32: run(Float.self)
-        default: preconditionFailure("indexSelect backward: gradients are float32 or float64, not \(dtype)")
+        default: requirementFailure("indexSelect backward: gradients are float32 or float64, not \(dtype)")
         }
         withExtendedLifetime(self) {}
         return out
@@ -339,15 +339,15 @@ extension Tensor {
     /// no larger than this tensor's on the other axes; the result has its shape.
     public func gather(axis: Int, indices: Tensor) -> Tensor {
         if rank == 0 {
-            _ = Shape.checkedAxis(axis, rank: 0, op: "gather")
-            shapeCheck(indices.rank == 0, "gather: indices of shape \(indices.shape) must have the rank of the input of shape \(shape)")
+            _ = Shape.normalizeAxis(axis, rank: 0, op: "gather")
+            require(indices.rank == 0, "gather: indices of shape \(indices.shape) must have the rank of the input of shape \(shape)")
             return reshaped([1]).gather(axis: 0, indices: indices.reshaped([1])).reshaped([])
         }
-        let ax = Shape.checkedAxis(axis, rank: rank, op: "gather")
-        shapeCheck(indices.rank == rank,
+        let ax = Shape.normalizeAxis(axis, rank: rank, op: "gather")
+        require(indices.rank == rank,
                    "gather: indices of shape \(indices.shape) must have the rank of the input of shape \(shape)")
         for d in 0..<rank where d != ax {
-            shapeCheck(indices.shape[d] <= shape[d],
+            require(indices.shape[d] <= shape[d],
                        "gather: indices of shape \(indices.shape) exceed the input of shape \(shape) on axis \(d)")
         }
         let idx = indices.indexValues(op: "gather", axis: ax, extent: shape[ax])
@@ -377,18 +377,18 @@ extension Tensor {
     /// extents no larger than `source`'s, nor than this tensor's off the axis.
     public func scatterAdd(axis: Int, indices: Tensor, source: Tensor) -> Tensor {
         if rank == 0 {
-            _ = Shape.checkedAxis(axis, rank: 0, op: "scatterAdd")
-            shapeCheck(indices.rank == 0 && source.rank == 0,
+            _ = Shape.normalizeAxis(axis, rank: 0, op: "scatterAdd")
+            require(indices.rank == 0 && source.rank == 0,
                        "scatterAdd: indices of shape \(indices.shape) and source of shape \(source.shape) must have the rank of the input of shape \(shape)")
             return reshaped([1]).scatterAdd(axis: 0, indices: indices.reshaped([1]), source: source.reshaped([1])).reshaped([])
         }
-        let ax = Shape.checkedAxis(axis, rank: rank, op: "scatterAdd")
-        shapeCheck(indices.rank == rank && source.rank == rank,
+        let ax = Shape.normalizeAxis(axis, rank: rank, op: "scatterAdd")
+        require(indices.rank == rank && source.rank == rank,
                    "scatterAdd: indices of shape \(indices.shape) and source of shape \(source.shape) must have the rank of the input of shape \(shape)")
-        shapeCheck(source.dtype == dtype, "scatterAdd: source has dtype \(source.dtype) but the input has dtype \(dtype)")
-        shapeCheck(dtype != .bool, "scatterAdd: cannot add bool tensors")
+        require(source.dtype == dtype, "scatterAdd: source has dtype \(source.dtype) but the input has dtype \(dtype)")
+        require(dtype != .bool, "scatterAdd: cannot add bool tensors")
         for d in 0..<rank {
-            shapeCheck(indices.shape[d] <= source.shape[d] && (d == ax || indices.shape[d] <= shape[d]),
+            require(indices.shape[d] <= source.shape[d] && (d == ax || indices.shape[d] <= shape[d]),
                        "scatterAdd: indices of shape \(indices.shape) exceed the source of shape \(source.shape) or the input of shape \(shape) on axis \(d)")
         }
         let idx = indices.indexValues(op: "scatterAdd", axis: ax, extent: shape[ax])
@@ -424,13 +424,13 @@ extension Tensor {
     /// One-hot codes of an int32/int64 tensor of class indices: float32 with shape
     /// `shape + [classes]`, as `F.one_hot(x, classes).float()`.
     public func oneHot(classes: Int) -> Tensor {
-        shapeCheck(dtype == .int32 || dtype == .int64, "oneHot: needs an int32 or int64 tensor of class indices, not \(dtype)")
-        shapeCheck(classes > 0, "oneHot: classes must be positive, not \(classes)")
+        require(dtype == .int32 || dtype == .int64, "oneHot: needs an int32 or int64 tensor of class indices, not \(dtype)")
+        require(classes > 0, "oneHot: classes must be positive, not \(classes)")
         let values = integers()
         let out = Tensor.zeros(shape + [classes], dtype: .float32)
         let p = out.storage.pointer(as: Float.self)
         for (i, c) in values.enumerated() {
-            shapeCheck(c >= 0 && c < classes,
+            require(c >= 0 && c < classes,
                        "oneHot: value \(c) (at flat position \(i)) is out of range for \(classes) classes (valid: 0..<\(classes))")
             p[i * classes + c] = 1
         }

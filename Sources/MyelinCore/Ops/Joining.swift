@@ -6,14 +6,14 @@ extension Tensor {
     /// Joins tensors along an existing `axis` (`torch.cat`). Extents must match
     /// on every other axis; mixed dtypes are promoted as in arithmetic.
     public static func concat(_ ts: [Tensor], axis: Int = 0) -> Tensor {
-        shapeCheck(!ts.isEmpty, "concat: needs at least one tensor")
+        require(!ts.isEmpty, "concat: needs at least one tensor")
         let first = ts[0]
-        shapeCheck(first.rank > 0, "concat: cannot concatenate scalars (rank 0); use stack")
-        let ax = Shape.checkedAxis(axis, rank: first.rank, op: "concat")
+        require(first.rank > 0, "concat: cannot concatenate scalars (rank 0); use stack")
+        let ax = Shape.normalizeAxis(axis, rank: first.rank, op: "concat")
         var dt = first.dtype
         for (i, t) in ts.enumerated() {
             let matches = t.rank == first.rank && t.shape.indices.allSatisfy { $0 == ax || t.shape[$0] == first.shape[$0] }
-            shapeCheck(matches, "concat: tensor \(i) has shape \(t.shape), which does not match tensor 0's shape \(first.shape) outside axis \(ax)")
+            require(matches, "concat: tensor \(i) has shape \(t.shape), which does not match tensor 0's shape \(first.shape) outside axis \(ax)")
             dt = promoted(dt, t.dtype)
         }
         let xs = ts.map { $0.to(dt) }
@@ -43,13 +43,13 @@ extension Tensor {
 
     /// Joins tensors of one shape along a new `axis` (`torch.stack`).
     public static func stack(_ ts: [Tensor], axis: Int = 0) -> Tensor {
-        shapeCheck(!ts.isEmpty, "stack: needs at least one tensor")
+        require(!ts.isEmpty, "stack: needs at least one tensor")
         let s = ts[0].shape
         for (i, t) in ts.enumerated() {
-            shapeCheck(t.shape == s, "stack: tensor \(i) has shape \(t.shape) but tensor 0 has shape \(s); all must match")
+            require(t.shape == s, "stack: tensor \(i) has shape \(t.shape) but tensor 0 has shape \(s); all must match")
         }
         let r = s.count
-        shapeCheck(axis >= -(r + 1) && axis <= r,
+        require(axis >= -(r + 1) && axis <= r,
                    "stack: axis \(axis) is out of range for stacking tensors of rank \(r) (valid: \(-(r + 1))...\(r))")
         let ax = axis < 0 ? axis + r + 1 : axis
         return concat(ts.map { $0.unsqueezed(axis: ax) }, axis: ax)
@@ -58,9 +58,9 @@ extension Tensor {
     /// Cuts along `axis` into pieces of the given extents, which must sum to the
     /// axis' extent (`torch.split` with a list). Each piece is a copy.
     public func split(sizes: [Int], axis: Int = 0) -> [Tensor] {
-        shapeCheck(rank > 0, "split: cannot split a scalar (rank 0)")
-        let ax = Shape.checkedAxis(axis, rank: rank, op: "split")
-        shapeCheck(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[ax],
+        require(rank > 0, "split: cannot split a scalar (rank 0)")
+        let ax = Shape.normalizeAxis(axis, rank: rank, op: "split")
+        require(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) == shape[ax],
                    "split: sizes \(sizes) must be non-negative and sum to \(shape[ax]), the extent of axis \(ax) of shape \(shape)")
         var start = 0
         return sizes.map { n in
@@ -73,9 +73,9 @@ extension Tensor {
     /// positions except the last, which may be smaller, so fewer than `n` pieces
     /// can come back (5 rows in 4 chunks gives 2, 2, 1).
     public func chunked(_ n: Int, axis: Int = 0) -> [Tensor] {
-        shapeCheck(n > 0, "chunk: the number of chunks must be positive, not \(n)")
-        shapeCheck(rank > 0, "chunk: cannot chunk a scalar (rank 0)")
-        let ax = Shape.checkedAxis(axis, rank: rank, op: "chunk")
+        require(n > 0, "chunk: the number of chunks must be positive, not \(n)")
+        require(rank > 0, "chunk: cannot chunk a scalar (rank 0)")
+        let ax = Shape.normalizeAxis(axis, rank: rank, op: "chunk")
         let extent = shape[ax]
         if extent == 0 { return split(sizes: [Int](repeating: 0, count: n), axis: ax) }
         let size = (extent + n - 1) / n

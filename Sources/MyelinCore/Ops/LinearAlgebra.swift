@@ -8,7 +8,7 @@ extension Tensor {
     }
 
     public static func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
-        precondition(a.rank >= 1 && b.rank >= 1, "matmul: operands must have rank ≥ 1, got shapes \(a.shape) and \(b.shape)")
+        require(a.rank >= 1 && b.rank >= 1, "matmul: operands must have rank ≥ 1, got shapes \(a.shape) and \(b.shape)")
         // Vectors become matrices (a row for the left operand, a column for the right), and back.
         if a.rank == 1 || b.rank == 1 {
             let a2 = a.rank == 1 ? a.reshaped([1, a.shape[0]]) : a
@@ -28,7 +28,7 @@ extension Tensor {
         let ka = tA ? a.shape[ar - 2] : a.shape[ar - 1]
         let kb = tB ? b.shape[br - 1] : b.shape[br - 2]
         let n = tB ? b.shape[br - 2] : b.shape[br - 1]
-        precondition(ka == kb, "matmul: inner dimensions differ: shapes \(a.shape)\(tA ? "ᵀ" : "") and \(b.shape)\(tB ? "ᵀ" : "") (\(ka) vs \(kb))")
+        require(ka == kb, "matmul: inner dimensions differ: shapes \(a.shape)\(tA ? "ᵀ" : "") and \(b.shape)\(tB ? "ᵀ" : "") (\(ka) vs \(kb))")
         let k = ka
         let batchA = Array(a.shape[..<(ar - 2)]), batchB = Array(b.shape[..<(br - 2)])
         let batch = Shape.broadcastOrFail(batchA, batchB, op: "matmul (batch dimensions)")

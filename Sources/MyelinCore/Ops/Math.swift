@@ -233,10 +233,9 @@ extension Tensor {
     /// Limits values to [min, max] (either bound may be omitted, not both). The gradient
     /// passes where min <= x <= max, as PyTorch. NaN stays NaN.
     public func clamp(min: Double? = nil, max: Double? = nil) -> Tensor {
-        // fatalError so the message survives -O builds.
-        if min == nil && max == nil { fatalError("clamp: at least one of min and max must be given (tensor of shape \(shape))") }
+        if min == nil && max == nil { requirementFailure("clamp: at least one of min and max must be given (tensor of shape \(shape))") }
         if min?.isNaN == true || max?.isNaN == true {
-            fatalError("clamp: bounds must not be NaN (min \(min ?? -.infinity), max \(max ?? .infinity))")
+            requirementFailure("clamp: bounds must not be NaN (min \(min ?? -.infinity), max \(max ?? .infinity))")
         }
         let low = min ?? -.infinity, high = max ?? .infinity
         let out = applyUnary(ClampOp(low: low, high: high)), x = detached()

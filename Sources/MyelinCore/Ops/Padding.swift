@@ -8,7 +8,7 @@ extension Tensor {
     /// list starts at the LAST axis: `F.pad(x, (1, 2, 0, 1))` on a matrix is
     /// `x.padded([(0, 1), (1, 2)])` here, or `x.padded(last: [(1, 2), (0, 1)])`.
     public func padded(_ widths: [(Int, Int)], value: Double = 0) -> Tensor {
-        shapeCheck(widths.count <= rank,
+        require(widths.count <= rank,
                    "pad: \(widths.count) (before, after) pairs for a tensor of rank \(rank) (shape \(shape)); give at most one per axis")
         let w = widths + [(Int, Int)](repeating: (0, 0), count: rank - widths.count)
         // Crop first where a width is negative, then pad with what is left.
@@ -17,7 +17,7 @@ extension Tensor {
             var starts = [Int](repeating: 0, count: rank), lengths = shape
             for (i, (b, a)) in w.enumerated() {
                 let cut = Swift.max(0, -b) + Swift.max(0, -a)
-                shapeCheck(cut <= shape[i], "pad: widths (\(b), \(a)) on axis \(i) remove more than its extent \(shape[i]) (shape \(shape))")
+                require(cut <= shape[i], "pad: widths (\(b), \(a)) on axis \(i) remove more than its extent \(shape[i]) (shape \(shape))")
                 starts[i] = Swift.max(0, -b)
                 lengths[i] = shape[i] - cut
             }
@@ -42,7 +42,7 @@ extension Tensor {
     /// `widths[1]` for the one before it, and so on. `F.pad(x, (1, 2, 0, 1))` is
     /// `x.padded(last: [(1, 2), (0, 1)])`.
     public func padded(last widths: [(Int, Int)], value: Double = 0) -> Tensor {
-        shapeCheck(widths.count <= rank,
+        require(widths.count <= rank,
                    "pad: \(widths.count) (before, after) pairs for a tensor of rank \(rank) (shape \(shape)); give at most one per axis")
         return padded([(Int, Int)](repeating: (0, 0), count: rank - widths.count) + widths.reversed(), value: value)
     }

@@ -120,7 +120,7 @@ extension Kernels {
     public static func reduce<T: FloatElement, R: ReduceCombiner>(
         _ r: R.Type, _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, outer: Int, n: Int, inner: Int
     ) {
-        precondition(n >= 1, "internal: reduce over an empty axis")
+        require(n >= 1, "internal: reduce over an empty axis")
         let tile = inner == 1 ? 1 : Swift.min(inner, reductionTile)
         let units = outer * ((inner + tile - 1) / tile)
         let work = outer * n * inner
@@ -270,7 +270,7 @@ extension Tensor {
     /// Runs the passes of `layout` with `R` over a float tensor, without autograd;
     /// the result has `shape` (the layout's output or kept shape).
     func reduceFloat<R: ReduceCombiner>(_ r: R.Type, _ layout: ReductionLayout, shape outShape: [Int]) -> Tensor {
-        precondition(dtype.isFloatingPoint, "internal: reduceFloat on \(dtype)")
+        require(dtype.isFloatingPoint, "internal: reduceFloat on \(dtype)")
         if Shape.count(outShape) == 0 { return Tensor.zeros(outShape, dtype: dtype) }
         if layout.reducedCount == 0 {
             return Tensor.full(outShape, R.identity() as Double, dtype: dtype)
@@ -364,7 +364,7 @@ extension Tensor {
 
     func extremum<R: ReduceCombiner>(_ r: R.Type, axes: [Int]?, keepDims: Bool, op: String) -> Tensor {
         let layout = ReductionLayout(shape, axes: axes, keepDims: keepDims, op: op)
-        precondition(layout.reducedCount > 0 || layout.outCount == 0,
+        require(layout.reducedCount > 0 || layout.outCount == 0,
                      "\(op): cannot reduce over an axis of size 0 (shape \(shape), axes \(layout.axes))")
         // Integers go through float64 (exact up to 2^53) and come back in their own dtype.
         if !dtype.isFloatingPoint { return to(.float64).extremum(r, axes: axes, keepDims: keepDims, op: op).to(dtype) }
@@ -401,7 +401,7 @@ extension Tensor {
                 if keepDims { outShape[a] = 1 } else { outShape.remove(at: a) }
             }
         }
-        precondition(n > 0 || outer * inner == 0, "\(op): cannot reduce over an axis of size 0 (shape \(shape))")
+        require(n > 0 || outer * inner == 0, "\(op): cannot reduce over an axis of size 0 (shape \(shape))")
         let out = Tensor(uninitializedShape: outShape, dtype: .int64)
         if out.count == 0 { return out }
         let x = dtype.isFloatingPoint ? self : to(.float64)

@@ -7,11 +7,11 @@ extension Tensor {
         var target = newShape
         if let i = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
-            precondition(known > 0 && count % known == 0 && newShape.filter({ $0 == -1 }).count == 1,
+            require(known > 0 && count % known == 0 && newShape.filter({ $0 == -1 }).count == 1,
                          "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
             target[i] = count / known
         }
-        precondition(target.allSatisfy { $0 >= 0 } && Shape.count(target) == count,
+        require(target.allSatisfy { $0 >= 0 } && Shape.count(target) == count,
                      "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         if target == shape { return self }
         var out = Tensor(storage: storage, shape: target)
@@ -26,7 +26,7 @@ extension Tensor {
     public func expanded(to target: [Int]) -> Tensor {
         if target == shape { return self }
         let outShape = Shape.broadcastOrFail(shape, target, op: "expand")
-        precondition(outShape == target, "expand: shape \(shape) cannot be expanded to \(target)")
+        require(outShape == target, "expand: shape \(shape) cannot be expanded to \(target)")
         let out = Tensor(uninitializedShape: target, dtype: dtype)
         let src = storage.bytes, dst = out.storage.bytes
         switch dtype.byteSize {
@@ -48,24 +48,6 @@ extension Tensor {
 
 // MARK: - Checks that keep their message in release builds
 
-/// A precondition whose message survives `-O` builds: Swift drops `precondition`
-/// messages there, and a shape error without its message is hard to act on.
-@inline(__always)
-func shapeCheck(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-                file: StaticString = #fileID, line: UInt = #line) {
-    if !condition() { fatalError(message(), file: file, line: line) }
-}
-
-extension Shape {
-    /// `normalizeAxis` with a message that survives release builds.
-    static func checkedAxis(_ axis: Int, rank: Int, op: String) -> Int {
-        let r = max(rank, 1)
-        shapeCheck(axis >= -r && axis < r,
-                   "\(op): axis \(axis) is out of range for a tensor of rank \(rank) (valid: \(-r)...\(r - 1))")
-        return axis < 0 ? axis + r : axis
-    }
-}
-
 // MARK: - Free shape changes (share storage)
 
 extension Tensor {
@@ -73,9 +55,9 @@ extension Tensor {
     /// A scalar becomes a one-element vector.
     public func flattened(startAxis: Int = 0, endAxis: Int = -1) -> Tensor {
         if rank == 0 { return reshaped([1]) }
-        let s = Shape.checkedAxis(startAxis, rank: rank, op: "flatten")
-        let e = Shape.checkedAxis(endAxis, rank: rank, op: "flatten")
-        shapeCheck(s <= e, "flatten: startAxis \(startAxis) comes after endAxis \(endAxis) for a tensor of shape \(shape)")
+        let s = Shape.normalizeAxis(startAxis, rank: rank, op: "flatten")
+        let e = Shape.normalizeAxis(endAxis, rank: rank, op: "flatten")
+        require(s <= e, "flatten: startAxis \(startAxis) comes after endAxis \(endAxis) for a tensor of shape \(shape)")
         let merged = Shape.count(Array(shape[s...e]))
         return reshaped(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
     }
@@ -86,7 +68,7 @@ extension Tensor {
         if rank == 0 { return self }
         let drop: Set<Int>
         if let axes {
-            drop = Set(axes.map { Shape.checkedAxis($0, rank: rank, op: "squeeze") }.filter { shape[$0] == 1 })
+            drop = Set(axes.map { Shape.normalizeAxis($0, rank: rank, op: "squeeze") }.filter { shape[$0] == 1 })
         } else {
             drop = Set(shape.indices.filter { shape[$0] == 1 })
         }
@@ -96,7 +78,7 @@ extension Tensor {
 
     /// Inserts an axis of extent 1 at `axis` (−(rank+1)...rank). Shares storage.
     public func unsqueezed(axis: Int) -> Tensor {
-        shapeCheck(axis >= -(rank + 1) && axis <= rank,
+        require(axis >= -(rank + 1) && axis <= rank,
                    "unsqueeze: axis \(axis) is out of range for a tensor of rank \(rank) (valid: \(-(rank + 1))...\(rank))")
         let a = axis < 0 ? axis + rank + 1 : axis
         var s = shape
@@ -108,8 +90,8 @@ extension Tensor {
 
     /// Swaps axes `a` and `b` (copies).
     public func transposed(_ a: Int, _ b: Int) -> Tensor {
-        let x = Shape.checkedAxis(a, rank: rank, op: "transpose")
-        let y = Shape.checkedAxis(b, rank: rank, op: "transpose")
+        let x = Shape.normalizeAxis(a, rank: rank, op: "transpose")
+        let y = Shape.normalizeAxis(b, rank: rank, op: "transpose")
         if x == y || rank < 2 { return self }
         var perm = Array(0..<rank)
         perm.swapAt(x, y)
@@ -124,10 +106,10 @@ extension Tensor {
 
     /// Reorders the axes: axis `i` of the result is axis `axes[i]` of this tensor (copies).
     public func permuted(_ axes: [Int]) -> Tensor {
-        shapeCheck(axes.count == rank,
+        require(axes.count == rank,
                    "permute: \(axes) must list each of the \(rank) axes of a tensor of shape \(shape) once")
-        let perm = axes.map { Shape.checkedAxis($0, rank: rank, op: "permute") }
-        shapeCheck(Set(perm).count == rank, "permute: \(axes) repeats an axis (tensor of shape \(shape))")
+        let perm = axes.map { Shape.normalizeAxis($0, rank: rank, op: "permute") }
+        require(Set(perm).count == rank, "permute: \(axes) repeats an axis (tensor of shape \(shape))")
         let outShape = perm.map { shape[$0] }
         if count == 0 { return reshaped(outShape) }
         guard let plan = PermutePlan(shape: shape, perm: perm) else { return reshaped(outShape) }

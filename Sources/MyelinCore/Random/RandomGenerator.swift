@@ -67,7 +67,7 @@ public final class RandomGenerator: Sendable {
             }
         }
         set {
-            precondition(newValue.buffered.count <= 4,
+            require(newValue.buffered.count <= 4,
                          "RandomGenerator.state: at most 4 buffered words, got \(newValue.buffered.count)")
             inner.withLock { s in
                 s = Inner(seed: newValue.seed, offset: newValue.offset)
@@ -91,7 +91,7 @@ public final class RandomGenerator: Sendable {
 
     /// `count` independent generators, one per worker.
     public func fork(_ count: Int) -> [RandomGenerator] {
-        precondition(count >= 0, "RandomGenerator.fork: count must be non-negative, got \(count)")
+        require(count >= 0, "RandomGenerator.fork: count must be non-negative, got \(count)")
         return (0..<count).map { _ in fork() }
     }
 
@@ -186,13 +186,13 @@ public final class RandomGenerator: Sendable {
 
     /// True with probability `p`.
     public func nextBernoulli(_ p: Double) -> Bool {
-        precondition(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got \(p)")
+        require(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got \(p)")
         return nextDouble() < p
     }
 
     /// A uniform integer in `low..<high`, exactly unbiased (Lemire's multiply-and-reject).
     public func nextInt(_ low: Int, _ high: Int) -> Int {
-        precondition(low < high, "randint: low (\(low)) must be less than high (\(high))")
+        require(low < high, "randint: low (\(low)) must be less than high (\(high))")
         let span = UInt64(bitPattern: Int64(high) &- Int64(low))
         var m = nextUInt64().multipliedFullWidth(by: span)
         if m.low < span {
@@ -207,7 +207,7 @@ public final class RandomGenerator: Sendable {
 
     /// A uniformly random permutation of `0..<n` (Fisher-Yates).
     public func permutation(_ n: Int) -> [Int] {
-        precondition(n >= 0, "permutation: n must be non-negative, got \(n)")
+        require(n >= 0, "permutation: n must be non-negative, got \(n)")
         var p = Array(0..<n)
         shuffle(&p)
         return p

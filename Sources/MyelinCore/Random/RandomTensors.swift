@@ -37,7 +37,7 @@ extension Tensor {
     public static func bernoulli(
         _ shape: [Int], p: Double, dtype: DType = .float32, generator: RandomGenerator = .default
     ) -> Tensor {
-        precondition(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got \(p)")
+        require(p >= 0 && p <= 1, "bernoulli: p must be in [0, 1], got \(p)")
         let t = randomOutput(shape, dtype: dtype, op: "bernoulli", floatOnly: false)
         // Compare 32 random bits against p·2³²; p = 1 gives 2³², above every word.
         let threshold = UInt64((p * 4_294_967_296).rounded())
@@ -55,7 +55,7 @@ extension Tensor {
     public static func randint(
         _ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, generator: RandomGenerator = .default
     ) -> Tensor {
-        precondition(low < high, "randint: low (\(low)) must be less than high (\(high))")
+        require(low < high, "randint: low (\(low)) must be less than high (\(high))")
         let t = randomOutput(shape, dtype: dtype, op: "randint", floatOnly: false)
         switch dtype {
         case .float32: fillRandint(t, low, high, Float.self, generator)
@@ -69,7 +69,7 @@ extension Tensor {
 
     /// A random permutation of `0..<n`, int64 (torch's `randperm`).
     public static func randperm(_ n: Int, generator: RandomGenerator = .default) -> Tensor {
-        precondition(n >= 0, "randperm: n must be non-negative, got \(n)")
+        require(n >= 0, "randperm: n must be non-negative, got \(n)")
         return Tensor(generator.permutation(n).map { Int64($0) }, shape: [n], dtype: .int64)
     }
 
@@ -77,8 +77,8 @@ extension Tensor {
 
     /// Overwrites every element with a uniform sample in [low, high).
     public mutating func fillUniform(low: Double = 0, high: Double = 1, generator: RandomGenerator = .default) {
-        precondition(low <= high, "uniform: low (\(low)) must not exceed high (\(high))")
-        precondition(dtype.isFloatingPoint, "uniform: needs a floating-point dtype, not \(dtype)")
+        require(low <= high, "uniform: low (\(low)) must not exceed high (\(high))")
+        require(dtype.isFloatingPoint, "uniform: needs a floating-point dtype, not \(dtype)")
         makeUnique()
         let n = count
         switch dtype {
@@ -102,8 +102,8 @@ extension Tensor {
 
     /// Overwrites every element with a normal sample (Box-Muller, two values per pair of uniforms).
     public mutating func fillNormal(mean: Double = 0, std: Double = 1, generator: RandomGenerator = .default) {
-        precondition(std >= 0, "normal: std must be non-negative, got \(std)")
-        precondition(dtype.isFloatingPoint, "normal: needs a floating-point dtype, not \(dtype)")
+        require(std >= 0, "normal: std must be non-negative, got \(std)")
+        require(dtype.isFloatingPoint, "normal: needs a floating-point dtype, not \(dtype)")
         makeUnique()
         let n = count
         switch dtype {
@@ -135,8 +135,8 @@ extension Tensor {
     // MARK: Kernels
 
     private static func randomOutput(_ shape: [Int], dtype: DType, op: String, floatOnly: Bool = true) -> Tensor {
-        precondition(shape.allSatisfy { $0 >= 0 }, "\(op): negative extent in shape \(shape)")
-        precondition(!floatOnly || dtype.isFloatingPoint, "\(op): needs a floating-point dtype, not \(dtype)")
+        require(shape.allSatisfy { $0 >= 0 }, "\(op): negative extent in shape \(shape)")
+        require(!floatOnly || dtype.isFloatingPoint, "\(op): needs a floating-point dtype, not \(dtype)")
         return Tensor(uninitializedShape: shape, dtype: dtype)
     }
 

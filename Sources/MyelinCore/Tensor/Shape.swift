@@ -27,19 +27,18 @@ public enum Shape {
         return out
     }
 
-    /// The broadcast shape, or a stop naming the op and both shapes. fatalError, not
-    /// preconditionFailure: -O builds drop precondition messages, and users run release builds.
+    /// The broadcast shape, or a stop naming the op and both shapes.
     public static func broadcastOrFail(_ a: [Int], _ b: [Int], op: String) -> [Int] {
         guard let s = broadcast(a, b) else {
-            fatalError("\(op): shapes \(a) and \(b) cannot be broadcast together")
+            requirementFailure("\(op): shapes \(a) and \(b) cannot be broadcast together")
         }
         return s
     }
 
-    /// A possibly negative axis made non-negative, or a precondition failure naming it.
+    /// A possibly negative axis made non-negative, or a stop naming the op and the axis.
     public static func normalizeAxis(_ axis: Int, rank: Int, op: String) -> Int {
         let r = max(rank, 1)
-        precondition(axis >= -r && axis < r, "\(op): axis \(axis) is out of range for a tensor of rank \(rank) (valid: \(-r)...\(r - 1))")
+        require(axis >= -r && axis < r, "\(op): axis \(axis) is out of range for a tensor of rank \(rank) (valid: \(-r)...\(r - 1))")
         return axis < 0 ? axis + r : axis
     }
 
@@ -47,7 +46,7 @@ public enum Shape {
     public static func normalizeAxes(_ axes: [Int]?, rank: Int, op: String) -> [Int] {
         guard let axes else { return Array(0..<rank) }
         let n = axes.map { normalizeAxis($0, rank: rank, op: op) }
-        precondition(Set(n).count == n.count, "\(op): axis repeated in \(axes)")
+        require(Set(n).count == n.count, "\(op): axis repeated in \(axes)")
         return n.sorted()
     }
 }

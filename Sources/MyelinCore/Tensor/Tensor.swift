@@ -17,7 +17,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// Wraps existing storage (no copy). `storage.count` must equal the product of `shape`.
     public init(storage: TensorStorage, shape: [Int]) {
-        precondition(storage.count == shape.reduce(1, *),
+        require(storage.count == shape.reduce(1, *),
                      "Tensor(storage:shape:): \(storage.count) elements cannot have shape \(shape)")
         self.storage = storage
         self.shape = shape
@@ -26,7 +26,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor whose elements are not initialised: for kernels that write every element.
     public init(uninitializedShape shape: [Int], dtype: DType) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
         self.init(storage: TensorStorage(count: shape.reduce(1, *), dtype: dtype), shape: shape)
     }
 
@@ -67,7 +67,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// The elements of a bool tensor.
     public func bools() -> [Bool] {
-        precondition(dtype == .bool, "bools(): tensor has dtype \(dtype), not bool")
+        require(dtype == .bool, "bools(): tensor has dtype \(dtype), not bool")
         return Array(UnsafeBufferPointer(start: storage.pointer(as: Bool.self), count: count))
     }
 
@@ -80,13 +80,13 @@ public struct Tensor: @unchecked Sendable {
 
     /// The single value of a one-element tensor, as a Float (PyTorch's `item()`).
     public func item() -> Float {
-        precondition(count == 1, "item(): tensor of shape \(shape) has \(count) elements, not 1")
+        require(count == 1, "item(): tensor of shape \(shape) has \(count) elements, not 1")
         return scalars(as: Float.self)[0]
     }
 
     /// The single value of a one-element tensor, as a Double.
     public func itemDouble() -> Double {
-        precondition(count == 1, "itemDouble(): tensor of shape \(shape) has \(count) elements, not 1")
+        require(count == 1, "itemDouble(): tensor of shape \(shape) has \(count) elements, not 1")
         return scalars(as: Double.self)[0]
     }
 
@@ -100,7 +100,7 @@ public struct Tensor: @unchecked Sendable {
     public mutating func withUnsafeMutablePointer<T: TensorScalar, R>(
         as type: T.Type, _ body: (UnsafeMutablePointer<T>) throws -> R
     ) rethrows -> R {
-        precondition(T.dtype == dtype, "withUnsafeMutablePointer: tensor has dtype \(dtype), not \(T.dtype)")
+        require(T.dtype == dtype, "withUnsafeMutablePointer: tensor has dtype \(dtype), not \(T.dtype)")
         makeUnique()
         return try body(storage.pointer(as: T.self))
     }
@@ -109,7 +109,7 @@ public struct Tensor: @unchecked Sendable {
     public func withUnsafePointer<T: TensorScalar, R>(
         as type: T.Type, _ body: (UnsafePointer<T>) throws -> R
     ) rethrows -> R {
-        precondition(T.dtype == dtype, "withUnsafePointer: tensor has dtype \(dtype), not \(T.dtype)")
+        require(T.dtype == dtype, "withUnsafePointer: tensor has dtype \(dtype), not \(T.dtype)")
         return try withExtendedLifetime(storage) { try body(storage.pointer(as: T.self)) }
     }
 }
@@ -118,12 +118,12 @@ public struct Tensor: @unchecked Sendable {
 
 extension Tensor {
     /// A tensor holding `scalars` with the given shape; float32 unless `dtype` says otherwise.
-    /// A count that does not fill `shape` is a programming error (precondition); use
+    /// A count that does not fill `shape` is a programming error (it stops, see `require`); use
     /// `init(validating:shape:dtype:)` for data that may be wrong.
     public init<T: TensorScalar>(_ scalars: [T], shape: [Int]? = nil, dtype: DType? = nil) {
         let shape = shape ?? [scalars.count]
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(_:shape:): negative extent in shape \(shape)")
-        precondition(Self.checkedCount(shape) == scalars.count,
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor(_:shape:): negative extent in shape \(shape)")
+        require(Self.checkedCount(shape) == scalars.count,
                      "Tensor(_:shape:): \(scalars.count) values cannot fill shape \(shape)")
         self.init(copying: scalars, shape: shape, dtype: dtype ?? T.dtype)
     }
@@ -355,7 +355,7 @@ extension Tensor {
 }
 
 /// Errors for things a user's data can get wrong (files, byte buffers, arrays).
-/// Misuse inside tensor arithmetic is a precondition failure instead.
+/// Misuse inside tensor arithmetic stops with a message instead (see `require`).
 public enum TensorError: Error, CustomStringConvertible, Equatable {
     /// A row whose length differs from the first row at its depth (`expected`).
     case raggedArray(path: String, expected: Int?, found: Int)
