@@ -7,6 +7,7 @@ with requests to this process, so both systems run in the same conditions
 
 Protocol (one request per line on stdin, one reply line on stdout):
   threads N                  -> "ok N"                (torch.set_num_threads)
+  clock wall|cpu             -> "ok"                  (time.perf_counter or process CPU seconds)
   gemm N INNER REPS          -> REPS seconds per call (C = A @ B, N x N float32)
   add COUNT INNER REPS       -> REPS seconds per call (a + b, COUNT float32 elements)
   overhead GRAD INNER REPS   -> REPS seconds per op  (a + b on 4 elements; GRAD=1: a.requires_grad)
@@ -24,17 +25,21 @@ except Exception as e:  # the harness reports this and skips the peer
     sys.exit(3)
 
 
+clock = time.perf_counter
+
+
 def timed(fn, inner, reps):
     out = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(inner):
             fn()
-        out.append((time.perf_counter() - t0) / inner)
+        out.append((clock() - t0) / inner)
     return out
 
 
 def main():
+    global clock
     torch.manual_seed(0)
     cache = {}
     print(f"ready torch {torch.__version__} {torch.get_num_threads()}", flush=True)
@@ -49,6 +54,9 @@ def main():
             elif cmd == "threads":
                 torch.set_num_threads(int(parts[1]))
                 reply = f"ok {torch.get_num_threads()}"
+            elif cmd == "clock":
+                clock = time.process_time if parts[1] == "cpu" else time.perf_counter
+                reply = "ok"
             elif cmd == "gemm":
                 n, inner, reps = map(int, parts[1:4])
                 key = ("gemm", n)

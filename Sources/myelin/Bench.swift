@@ -31,6 +31,9 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Write the results as JSON to this file.")
     var json: String?
 
+    @Flag(help: "Time both systems with process CPU seconds instead of wall-clock seconds (for a shared, loaded machine; with several threads the figure is per core).")
+    var cpuTime = false
+
     func validate() throws {
         guard reps >= 5 else { throw ValidationError("--reps must be at least 5 (the figure is a median), not \(reps)") }
         guard warmups >= 2 else { throw ValidationError("--warmups must be at least 2, not \(warmups)") }
@@ -40,6 +43,7 @@ struct BenchOptions: ParsableArguments {
     /// Applies --threads and returns the thread count in effect.
     func applyThreads() -> Int {
         if let threads { Threading.threadCount = threads }
+        BenchMath.useCPUTime = cpuTime
         return Threading.threadCount
     }
 
@@ -138,6 +142,7 @@ final class PyTorchPeer {
         }
         version = String(hello.split(separator: " ")[2])
         _ = try request("threads \(threads)")
+        _ = try request("clock \(BenchMath.useCPUTime ? "cpu" : "wall")")
     }
 
     static func findScript() -> String? {
@@ -189,11 +194,19 @@ enum BenchMath {
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
+    nonisolated(unsafe) static var useCPUTime = false
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(useCPUTime ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     /// Seconds per call of `body`, averaged over `inner` calls.
     static func time(inner: Int, _ body: () -> Void) -> Double {
-        let t0 = DispatchTime.now().uptimeNanoseconds
+        let t0 = now()
         for _ in 0..<inner { body() }
-        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(inner)
+        return (now() - t0) / Double(inner)
     }
 
     /// A float32 tensor of normal(0, 1) values from a fixed-seed generator (Box–Muller over SplitMix64).

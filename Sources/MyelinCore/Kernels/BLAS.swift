@@ -10,9 +10,9 @@ import Darwin
 /// Myelin has no link-time BLAS dependency, builds where none is installed, and
 /// uses OpenBLAS (or any CBLAS) when the machine has one.
 ///
-/// Search order: `MYELIN_BLAS` when it names a library path; otherwise
+/// Search order: `MYELIN_BLAS` when it names a library path; otherwise on Linux
 /// libopenblas.so.0, libopenblas.so, libcblas.so.3, libblas.so.3 (Debian's
-/// libblas3 and OpenBLAS's libblas.so.3 both export `cblas_*`).
+/// libblas3 and OpenBLAS's libblas.so.3 both export `cblas_*`); on macOS Accelerate.
 /// `MYELIN_BLAS=builtin` skips the search and forces the built-in kernel.
 /// OpenBLAS reads `OPENBLAS_CORETYPE` itself; `coreName` reports its choice.
 public enum BLAS {
@@ -55,7 +55,11 @@ public enum BLAS {
         let setThreads: SetThreads?
     }
 
+    #if os(macOS)
+    static let defaultNames = ["/System/Library/Frameworks/Accelerate.framework/Accelerate", "libopenblas.0.dylib", "libopenblas.dylib"]
+    #else
     static let defaultNames = ["libopenblas.so.0", "libopenblas.so", "libcblas.so.3", "libblas.so.3"]
+    #endif
 
     private static let loadResult: (loaded: Loaded?, reason: String?) = load()
     static var loaded: Loaded? { loadResult.loaded }
@@ -68,17 +72,23 @@ public enum BLAS {
         let names = setting.isEmpty ? defaultNames : [setting]
         var tried: [String] = []
         for name in names {
-            if let l = open(name) { return (l, nil) }
-            tried.append(name)
+            switch open(name) {
+            case .success(let l): return (l, nil)
+            case .failure(let why): tried.append("\(name): \(why.message)")
+            }
         }
-        return (nil, "no CBLAS with cblas_sgemm/cblas_dgemm found (tried \(tried.joined(separator: ", ")))")
+        return (nil, "no CBLAS with cblas_sgemm/cblas_dgemm found (tried \(tried.joined(separator: "; ")))")
     }
 
-    private static func open(_ name: String) -> Loaded? {
-        guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { return nil }
+    struct OpenFailure: Error { let message: String }
+
+    private static func open(_ name: String) -> Result<Loaded, OpenFailure> {
+        guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else {
+            return .failure(OpenFailure(message: dlerror().map { String(cString: $0) } ?? "cannot be opened"))
+        }
         guard let s = dlsym(handle, "cblas_sgemm"), let d = dlsym(handle, "cblas_dgemm") else {
             dlclose(handle)
-            return nil
+            return .failure(OpenFailure(message: "has no cblas_sgemm/cblas_dgemm"))
         }
         func string(_ symbol: String) -> String? {
             guard let f = dlsym(handle, symbol) else { return nil }
@@ -97,7 +107,7 @@ public enum BLAS {
         let loaded = Loaded(library: library, sgemm: unsafeBitCast(s, to: SGEMM.self),
                             dgemm: unsafeBitCast(d, to: DGEMM.self), setThreads: setThreads)
         // The library handle stays open for the life of the process.
-        return loaded
+        return .success(loaded)
     }
 
     // OpenBLAS uses as many threads as Myelin; re-set whenever Threading.threadCount changes.

@@ -126,6 +126,17 @@ struct GEMMKernel<T>: @unchecked Sendable {
     let run: Fn
 }
 
+/// The CPU's SIMD level (cpuid), lowered by `MYELIN_GEMM_KERNEL=avx2|portable`
+/// so the narrower kernels can be tested on a wider CPU; never raised.
+let simdLevel: Int32 = {
+    let cpu = myelin_cpu_simd_level()
+    switch ProcessInfo.processInfo.environment["MYELIN_GEMM_KERNEL"]?.lowercased() {
+    case "avx2": return min(cpu, 2)
+    case "portable", "scalar": return 0
+    default: return cpu
+    }
+}()
+
 protocol PackedGEMMScalar: FloatElement, SIMDScalar, Codable {
     static var gemmKernel: GEMMKernel<Self> { get }
 }
@@ -134,7 +145,7 @@ extension Float: PackedGEMMScalar {
     // Chosen once, by cpuid. Blocking for Zen 4 / Skylake-X class caches (L1 32 KiB, L2 ≥ 1 MiB):
     // the MR×KC panel of A is 18 KiB (L1), the KC×NC block of B 576 KiB (L2).
     static let gemmKernel: GEMMKernel<Float> = {
-        switch myelin_cpu_simd_level() {
+        switch simdLevel {
         case 3...:
             return GEMMKernel(isa: "AVX-512", mr: 12, nr: 32, kc: 384, mc: 960, nc: 384) {
                 myelin_sgemm_kernel_avx512(Int64($0), $1, $2, $3, Int64($4), $5, $6, Int64($7), Int64($8))
@@ -153,7 +164,7 @@ extension Float: PackedGEMMScalar {
 
 extension Double: PackedGEMMScalar {
     static let gemmKernel: GEMMKernel<Double> = {
-        switch myelin_cpu_simd_level() {
+        switch simdLevel {
         case 3...:
             return GEMMKernel(isa: "AVX-512", mr: 12, nr: 16, kc: 256, mc: 480, nc: 256) {
                 myelin_dgemm_kernel_avx512(Int64($0), $1, $2, $3, Int64($4), $5, $6, Int64($7), Int64($8))
@@ -163,7 +174,7 @@ extension Double: PackedGEMMScalar {
                 myelin_dgemm_kernel_avx2(Int64($0), $1, $2, $3, Int64($4), $5, $6, Int64($7), Int64($8))
             }
         default:
-            return GEMMKernel(isa: "portable", mr: 4, nr: 8, kc: 256, mc: 256, nc: 256) {
+            return GEMMKernel(isa: "portable", mr: 4, nr: 4, kc: 256, mc: 256, nc: 256) {
                 myelin_dgemm_kernel_scalar(Int64($0), $1, $2, $3, Int64($4), $5, $6, Int64($7), Int64($8))
             }
         }
