@@ -8,7 +8,7 @@ struct MyelinCommand: ParsableCommand {
         commandName: "myelin",
         abstract: "Myelin: deep learning in Swift.",
         version: MyelinLibrary.version,
-        subcommands: [Demo.self],
+        subcommands: [Demo.self, Bench.self],
         defaultSubcommand: Demo.self
     )
 }

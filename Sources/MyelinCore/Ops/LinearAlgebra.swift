@@ -69,11 +69,22 @@ extension Tensor {
                 return
             }
             let (sa, sb, sc) = (m * k, k * n, m * n)
+            // Batch entries as (A offset, B offset, C offset) in matrices.
+            var items: [(Int, Int, Int)] = []
+            items.reserveCapacity(Shape.count(batch))
             Kernels.forEachBroadcastRow(outShape: batch, aShape: batchA, bShape: batchB) { oa, da, ob, db, oc, count in
-                for i in 0..<count {
-                    GEMM.gemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: 1,
-                              a: pa + (oa + i * da) * sa, lda: lda, b: pb + (ob + i * db) * sb, ldb: ldb,
-                              beta: 0, c: pc + (oc + i) * sc, ldc: n)
+                for i in 0..<count { items.append((oa + i * da, ob + i * db, oc + i)) }
+            }
+            // Small products run one per thread, spread over the cores; large ones use all cores each.
+            let small = GEMM.isSmall(m: m, n: n, k: k)
+            let grain = small ? max(1, (1 << 18) / max(1, m * n * k)) : items.count
+            items.withUnsafeBufferPointer { list in
+                Threading.parallelFor(list.count, grain: grain) { range in
+                    for (ia, ib, ic) in list[range] {
+                        GEMM.gemm(transA: tA, transB: tB, m: m, n: n, k: k, alpha: 1,
+                                  a: pa + ia * sa, lda: lda, b: pb + ib * sb, ldb: ldb,
+                                  beta: 0, c: pc + ic * sc, ldc: n, threads: small ? 1 : nil)
+                    }
                 }
             }
         }
