@@ -229,6 +229,13 @@ func problem(_ body: () throws -> Void) -> SafeTensors.Problem? {
             == .invalidValue(name: "m", reason: "byte 7 at element 2 is not a bool (0 or 1)"))
     }
 
+    @Test func unsignedValueBeyondInt64() {
+        let h = #"{"u":{"dtype":"U64","shape":[2],"data_offsets":[0,16]}}"#
+        let data: [UInt8] = [5, 0, 0, 0, 0, 0, 0, 0] + [UInt8](repeating: 0xFF, count: 8)
+        #expect(problem { _ = try SafeTensors.decode(rawFile(h, data: data)) }
+            == .invalidValue(name: "u", reason: "U64 element 1 is 18446744073709551615, above Int64.max, so it cannot be read as int64"))
+    }
+
     @Test func missingFileAndReservedName() throws {
         guard case .unreadable? = problem({ _ = try SafeTensors.read(contentsOf: URL(fileURLWithPath: "/nonexistent/x.safetensors")) }) else {
             Issue.record("expected unreadable"); return
