@@ -86,5 +86,6 @@ import Myelin
                                        ("linear warmup", (0..<200).map { min(1, Double($0) / 40) })])
         try chart.write(to: dir.appendingPathComponent("chart.png"))
         try chart.write(to: dir.appendingPathComponent("chart.svg"))
+        try TrainingCurves.figure(history: Self.history, title: "MLP on MNIST").write(to: dir.appendingPathComponent("small.png"), width: 640, height: 260)
     }
 }
