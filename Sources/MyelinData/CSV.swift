@@ -422,7 +422,6 @@ public struct Standardizer: Transform, Sendable {
     /// standardised; the others pass through (mean 0, std 1), e.g. one-hot codes.
     public init(fitting x: Tensor, columns: [Int]? = nil) {
         require(x.rank == 2, "Standardizer: fits on a [samples, features] tensor, got shape \(x.shape)")
-        require(x.dtype.isFloatingPoint, "Standardizer: needs float data, got \(x.dtype)")
         let (n, f) = (x.shape[0], x.shape[1])
         require(n > 0, "Standardizer: cannot fit on 0 samples")
         if let columns, let bad = columns.first(where: { $0 < 0 || $0 >= f }) {
@@ -473,7 +472,8 @@ public struct Standardizer: Transform, Sendable {
     /// Number of features.
     public var featureCount: Int { mean.count }
 
-    /// `(x - mean) / std` over the last axis of `x` (`[F]` or `[N, F]` or more); keeps `x`'s dtype.
+    /// `(x - mean) / std` over the last axis of `x` (`[F]` or `[N, F]` or more); keeps a float
+    /// `x`'s dtype, and gives float32 for integer input.
     public func transform(_ x: Tensor) -> Tensor { apply(x, inverse: false) }
 
     /// `x * std + mean`.
@@ -487,11 +487,12 @@ public struct Standardizer: Transform, Sendable {
         return TensorDataset(inputs: transform(all.input), targets: all.target)
     }
 
-    private func apply(_ x: Tensor, inverse: Bool) -> Tensor {
+    private func apply(_ input: Tensor, inverse: Bool) -> Tensor {
+        // Integer features are standardised into float32.
+        let x = input.dtype.isFloatingPoint ? input : input.to(.float32)
         let f = featureCount
         require(x.rank >= 1 && x.shape[x.rank - 1] == f,
                 "Standardizer: fitted on \(f) features, but the input has shape \(x.shape)")
-        require(x.dtype.isFloatingPoint, "Standardizer: needs float data, got \(x.dtype)")
         let m = mean.scalars(as: Double.self), s = std.scalars(as: Double.self)
         let out = Tensor(uninitializedShape: x.shape, dtype: x.dtype)
         func run<T: FloatElement>(_: T.Type) {

@@ -21,6 +21,13 @@ import Myelin
         #expect(raw.scalars(as: Float.self)[11] == 220)
     }
 
+    /// Scaled pixels equal torchvision's float32 `x / 255` bit for bit, for every byte value.
+    @Test func scalingMatchesFloat32Division() throws {
+        let all = Tensor((0..<256).map { Float($0) }, shape: [1, 16, 16])
+        let images = try IDX.images(IDXFile(bytes: IDXFile.encode(all, as: .uint8)))
+        #expect(images.scalars(as: Float.self) == (0..<256).map { Float($0) / 255 })
+    }
+
     /// Every element type round-trips through encode and parse, including signs and big-endian order.
     @Test(arguments: IDXFile.ElementType.allCases)
     func elementTypesRoundTrip(_ type: IDXFile.ElementType) throws {

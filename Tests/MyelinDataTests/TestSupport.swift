@@ -32,6 +32,16 @@ enum TestData {
         return url
     }
 
+    /// Whether two file URLs name the same place (ignoring `..` and a trailing slash).
+    static func samePath(_ a: URL?, _ b: URL) -> Bool {
+        func norm(_ u: URL) -> String {
+            let p = u.standardizedFileURL.path
+            return p.count > 1 && p.hasSuffix("/") ? String(p.dropLast()) : p
+        }
+        guard let a else { return false }
+        return norm(a) == norm(b)
+    }
+
     /// The error a throwing expression threw, as a `DataError` (nil when it did not throw one).
     static func dataError<T>(_ body: () throws -> T) -> DataError? {
         do { _ = try body(); return nil } catch let e as DataError { return e } catch { return nil }
