@@ -1,3 +1,4 @@
+import MyelinCore
 import CZlib
 import Foundation
 
@@ -63,7 +64,7 @@ public enum Gzip {
                 stream.next_out = outBuf.baseAddress
                 stream.avail_out = uInt(outBuf.count)
                 let r = deflate(&stream, Z_FINISH)
-                precondition(r == Z_STREAM_END, "zlib deflate did not finish (status \(r))")
+                require(r == Z_STREAM_END, "zlib deflate did not finish (status \(r))")
                 return outBuf.count - Int(stream.avail_out)
             }
         }

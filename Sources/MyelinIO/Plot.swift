@@ -1,3 +1,4 @@
+import MyelinCore
 import Foundation
 
 /// An sRGB color.
@@ -30,7 +31,7 @@ public struct Series: Sendable {
     }
 
     public init(_ name: String, x: [Double], y: [Double], color: RGB? = nil) {
-        precondition(x.count == y.count, "Series '\(name)': \(x.count) x values but \(y.count) y values")
+        require(x.count == y.count, "Series '\(name)': \(x.count) x values but \(y.count) y values")
         (self.name, self.x, self.y, self.color) = (name, x, y, color)
     }
 }

@@ -1,3 +1,4 @@
+import MyelinCore
 import Foundation
 
 /// The PNG back end of charts: draws on an RGB canvas at 3× the output resolution
@@ -16,7 +17,7 @@ struct RasterCanvas: ChartCanvas {
     var height: Double { Double(h) }
 
     init(width: Int, height: Int) {
-        precondition(width > 0 && height > 0 && width * height <= 50_000_000,
+        require(width > 0 && height > 0 && width * height <= 50_000_000,
                      "chart: a \(width)×\(height) picture is invalid (positive sides, at most 50 megapixels)")
         (w, h) = (width, height)
         px = [UInt8](repeating: 255, count: width * height * Self.ss * Self.ss * 3)

@@ -1,3 +1,4 @@
+import MyelinCore
 import Foundation
 
 /// The SVG back end of charts: plain SVG 1.1 elements (rect, path, circle, text), each
@@ -12,7 +13,7 @@ struct SVGCanvas: ChartCanvas {
     private var clips: [Rect: String] = [:]
 
     init(width: Int, height: Int) {
-        precondition(width > 0 && height > 0, "chart: a \(width)×\(height) picture is invalid (positive sides)")
+        require(width > 0 && height > 0, "chart: a \(width)×\(height) picture is invalid (positive sides)")
         (self.width, self.height) = (Double(width), Double(height))
         unit = max(0.5, min(Double(width) / 800, Double(height) / 500))
     }

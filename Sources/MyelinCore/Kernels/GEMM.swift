@@ -51,7 +51,7 @@ public enum GEMM {
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int,
         backend: Backend? = nil, threads: Int? = nil
     ) {
-        precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension m=\(m) n=\(n) k=\(k)")
+        require(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
         let useBLAS = (backend ?? self.backend) == .blas && k > 0 && BLAS.fits(m, n, k, lda, ldb, ldc)
         if T.self == Float.self {

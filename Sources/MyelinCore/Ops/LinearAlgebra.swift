@@ -77,7 +77,7 @@ extension Tensor {
             }
             // Small products run one per thread, spread over the cores; large ones use all cores each.
             let small = GEMM.isSmall(m: m, n: n, k: k)
-            let grain = small ? max(1, (1 << 18) / max(1, m * n * k)) : items.count
+            let grain = small ? Swift.max(1, (1 << 18) / Swift.max(1, m * n * k)) : items.count
             items.withUnsafeBufferPointer { list in
                 Threading.parallelFor(list.count, grain: grain) { range in
                     for (ia, ib, ic) in list[range] {
