@@ -86,6 +86,17 @@ import Myelin
         #expect(bn.runningMean?.value.scalars() == [0, 0] && bn.numBatchesTracked?.value.integers() == [0])
     }
 
+    @Test func statisticsStayAccurateFarFromZero() {
+        // float32 data with a large offset and a small spread: a naive Σx² − (Σx)²/n would lose every digit.
+        let x = Tensor.randn([64, 2, 40], generator: RandomGenerator(seed: 12)) * 0.01 + 1000
+        let y = batchNorm(x, eps: 1e-12).to(.float64)
+        let mean = y.mean(axes: [0, 2]).scalars(as: Double.self), variance = y.variance(axes: [0, 2], unbiased: false).scalars(as: Double.self)
+        #expect(mean.allSatisfy { abs($0) < 1e-3 } && variance.allSatisfy { abs($0 - 1) < 2e-3 }, "\(mean) \(variance)")
+        let z = layerNorm(x.reshaped([128, 40]), normalizedShape: [40], eps: 1e-12).to(.float64)
+        let zv = z.variance(axis: 1, unbiased: false).scalars(as: Double.self)
+        #expect(zv.allSatisfy { abs($0 - 1) < 2e-3 }, "\(zv)")
+    }
+
     @Test func functionalBatchNormUpdatesInPlace() throws {
         var rm = Tensor.zeros([2]), rv = Tensor.ones([2])
         let x = try Tensor([[1.0, 2], [3, 6]])

@@ -366,6 +366,10 @@ enum ClassificationLoss {
             lse.withUnsafeMutableBufferPointer { lseP in
                 let lp = lossP, sp = lseP
                 Threading.parallelFor(ys.count, grain: Swift.max(1, Threading.elementwiseGrain / (4 * c))) { range in
+                    if inner == 1 && s.fromLogits {
+                        rowsForward(x, ys, s, range, losses: lp, lse: sp)
+                        return
+                    }
                     for pos in range {
                         let o = pos / inner, i = pos % inner
                         let row = x + o * c * inner + i
@@ -398,6 +402,72 @@ enum ClassificationLoss {
         }
     }
 
+    /// The forward pass for contiguous rows (logits [N, C]): vectorised max, exp and sums.
+    static func rowsForward<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ ys: [Int], _ s: Spec, _ range: Range<Int>,
+        losses: UnsafeMutableBufferPointer<Double>, lse: UnsafeMutableBufferPointer<Double>
+    ) {
+        let c = s.c, eps = s.smoothing
+        withUnsafeTemporaryAllocation(of: T.self, capacity: c) { buf in
+            guard let e = buf.baseAddress else { return }
+            for pos in range {
+                let row = x + pos * c
+                let m = Kernels.reduceRow(MaxCombiner.self, row, c)
+                let l: Double
+                if m.isFinite {
+                    for k in 0..<c { e[k] = Kernels.fastExp(row[k] - m) }
+                    l = Double(m) + Foundation.log(Double(Kernels.reduceRow(SumCombiner.self, UnsafePointer(e), c)))
+                } else {
+                    l = Double(m)
+                }
+                lse[pos] = l
+                let y = ys[pos]
+                if y == s.ignore { losses[pos] = 0; continue }
+                var loss = (1 - eps) * (s.weights?[y] ?? 1) * (l - Double(row[y]))
+                if eps > 0 {
+                    // Σ_k w_k·(lse − x_k) = W·lse − Σ_k w_k·x_k
+                    var dot = 0.0
+                    if let w = s.weights {
+                        for k in 0..<c { dot += w[k] * Double(row[k]) }
+                    } else {
+                        dot = Double(Kernels.reduceRow(SumCombiner.self, row, c))
+                    }
+                    loss += eps / Double(c) * (s.weightTotal * l - dot)
+                }
+                losses[pos] = loss
+            }
+        }
+    }
+
+    /// The backward pass for contiguous rows: one vectorised pass per row.
+    static func rowsBackward<T: FloatElement>(
+        _ x: UnsafePointer<T>, _ gx: UnsafeMutablePointer<T>, _ ys: [Int], _ s: Spec, _ range: Range<Int>,
+        gpos: [Double], lse: [Double]
+    ) {
+        let c = s.c, eps = s.smoothing, total = s.weightTotal
+        for pos in range {
+            let row = x + pos * c, out = gx + pos * c
+            let y = ys[pos]
+            if y == s.ignore {
+                out.update(repeating: 0, count: c)
+                continue
+            }
+            let g = gpos[pos], wy = s.weights?[y] ?? 1
+            let l = T(lse[pos]), a = T(g * ((1 - eps) * wy + eps * total / Double(c)))
+            for k in 0..<c { out[k] = Kernels.fastExp(row[k] - l) * a }
+            if eps > 0 {
+                let e = eps / Double(c) * g
+                if let w = s.weights {
+                    for k in 0..<c { out[k] -= T(e * w[k]) }
+                } else {
+                    let te = T(e)
+                    for k in 0..<c { out[k] -= te }
+                }
+            }
+            out[y] -= T(g * (1 - eps) * wy)
+        }
+    }
+
     /// gx_k = g·(p_k·((1 − ε)·w_y + ε·W/C) − (1 − ε)·w_y·[k = y] − ε·w_k/C) for cross-entropy
     /// (p = softmax, W = Σ w), gx_y = −g·w_y for NLL; zero at ignored positions.
     static func backward<T: FloatElement>(
@@ -405,6 +475,10 @@ enum ClassificationLoss {
     ) {
         let c = s.c, inner = s.inner, eps = s.smoothing, total = s.weightTotal
         Threading.parallelFor(ys.count, grain: Swift.max(1, Threading.elementwiseGrain / (4 * c))) { range in
+            if inner == 1 && s.fromLogits {
+                rowsBackward(x, gx, ys, s, range, gpos: gpos, lse: lse)
+                return
+            }
             for pos in range {
                 let o = pos / inner, i = pos % inner
                 let base = o * c * inner + i

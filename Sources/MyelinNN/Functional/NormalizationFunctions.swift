@@ -90,17 +90,18 @@ enum BatchNormSupport {
         }
         let invstd = variance.map { 1 / ($0 + eps).squareRoot() }
         let wv = w?.scalars(as: Double.self), bv = b?.scalars(as: Double.self)
-        // y = x·scale + shift per channel.
+        // y = (x − mean)·scale + shift per channel; subtracting the mean first keeps digits that
+        // x·scale + (shift − mean·scale) would cancel away when |mean| ≫ std.
         var scale = [Double](repeating: 0, count: c), shift = [Double](repeating: 0, count: c)
         for k in 0..<c {
             scale[k] = (wv?[k] ?? 1) * invstd[k]
-            shift[k] = (bv?[k] ?? 0) - mean[k] * scale[k]
+            shift[k] = bv?[k] ?? 0
         }
         let out = Tensor(uninitializedShape: input.shape, dtype: dt)
         withExtendedLifetime(x) {
             switch dt {
-            case .float64: affinePerChannel(x.storage.pointer(as: Double.self), out.storage.pointer(as: Double.self), n: n, c: c, s: s, scale: scale, shift: shift)
-            default: affinePerChannel(x.storage.pointer(as: Float.self), out.storage.pointer(as: Float.self), n: n, c: c, s: s, scale: scale, shift: shift)
+            case .float64: affinePerChannel(x.storage.pointer(as: Double.self), out.storage.pointer(as: Double.self), n: n, c: c, s: s, mean: mean, scale: scale, shift: shift)
+            default: affinePerChannel(x.storage.pointer(as: Float.self), out.storage.pointer(as: Float.self), n: n, c: c, s: s, mean: mean, scale: scale, shift: shift)
             }
         }
         let batchStats = running == nil
@@ -144,16 +145,10 @@ enum BatchNormSupport {
                 let mp = meanP, vp = varP
                 Threading.parallelFor(c, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(n * s, 1))) { range in
                     for k in range {
-                        let pivot = Double(x[k * s])
+                        let pivotT = x[k * s], pivot = Double(pivotT)
                         var s1 = 0.0, s2 = 0.0
                         for i in 0..<n {
-                            let row = x + (i * c + k) * s
-                            var r1 = 0.0, r2 = 0.0
-                            for j in 0..<s {
-                                let d = Double(row[j]) - pivot
-                                r1 += d
-                                r2 += d * d
-                            }
+                            let (r1, r2) = NNKernels.shiftedMoments(x + (i * c + k) * s, s, shift: pivotT)
                             s1 += r1
                             s2 += r2
                         }
@@ -166,20 +161,19 @@ enum BatchNormSupport {
         }
     }
 
-    /// out = x·scale[c] + shift[c] over [n, c, s].
+    /// out = (x − mean[c])·scale[c] + shift[c] over [n, c, s].
     static func affinePerChannel<T: FloatElement>(
-        _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, n: Int, c: Int, s: Int, scale: [Double], shift: [Double]
+        _ x: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, n: Int, c: Int, s: Int,
+        mean: [Double], scale: [Double], shift: [Double]
     ) {
+        // The mean as a rounded head and the tail it lost, subtracted in turn.
+        let m = mean.map { T($0) }, mt = zip(mean, m).map { T($0 - Double($1)) }
         let a = scale.map { T($0) }, b = shift.map { T($0) }
-        a.withUnsafeBufferPointer { ap in
-            b.withUnsafeBufferPointer { bp in
-                Threading.parallelFor(n * c, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(s, 1))) { range in
-                    for row in range {
-                        let k = row % c, sa = ap[k], sb = bp[k]
-                        let src = x + row * s, dst = out + row * s
-                        for j in 0..<s { dst[j] = src[j] * sa + sb }
-                    }
-                }
+        Threading.parallelFor(n * c, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(s, 1))) { range in
+            for row in range {
+                let k = row % c, sm = m[k], st = mt[k], sa = a[k], sb = b[k]
+                let src = x + row * s, dst = out + row * s
+                for j in 0..<s { dst[j] = ((src[j] - sm) - st) * sa + sb }
             }
         }
     }
@@ -197,20 +191,16 @@ enum BatchNormSupport {
                 let sgp = sgP, sgxp = sgxP
                 Threading.parallelFor(c, grain: Swift.max(1, Threading.elementwiseGrain / Swift.max(n * s, 1))) { range in
                     for k in range {
-                        let mu = mean[k], r = invstd[k]
+                        // Moments around the channel's first element (exact in T), then moved to the mean.
+                        let mu = mean[k], r = invstd[k], pivotT = n * s > 0 ? x[k * s] : 0, pivot = Double(pivotT)
                         var a = 0.0, b = 0.0
                         for i in 0..<n {
                             let off = (i * c + k) * s
-                            var ra = 0.0, rb = 0.0
-                            for j in 0..<s {
-                                let gv = Double(g[off + j])
-                                ra += gv
-                                rb += gv * (Double(x[off + j]) - mu)
-                            }
+                            let (ra, rb) = NNKernels.gradientMoments(g + off, nil, x + off, s, shift: pivotT)
                             a += ra
                             b += rb
                         }
-                        b *= r
+                        b = (b - a * (mu - pivot)) * r
                         sgp[k] = a
                         sgxp[k] = b
                         guard let gx else { continue }
@@ -310,23 +300,21 @@ enum LayerNormSupport {
                 Threading.parallelFor(rows, grain: rowGrain(d)) { range in
                     for r in range {
                         let src = x + r * d, dst = y + r * d
-                        var sum = 0.0
-                        for j in 0..<d { sum += Double(src[j]) }
-                        let mu = sum / Double(d)
-                        var sq = 0.0
-                        for j in 0..<d {
-                            let e = Double(src[j]) - mu
-                            sq += e * e
-                        }
-                        let inv = 1 / (sq / Double(d) + eps).squareRoot()
+                        // One pass around the row's first element: no catastrophic cancellation
+                        // unless the row's spread is tiny next to its offset from that element.
+                        let (s1, s2) = NNKernels.shiftedMoments(src, d, shift: src[0])
+                        let shiftMean = s1 / Double(d)
+                        let mu = Double(src[0]) + shiftMean
+                        let inv = 1 / (Swift.max(0, s2 / Double(d) - shiftMean * shiftMean) + eps).squareRoot()
                         mp[r] = mu
                         ip[r] = inv
-                        let tmu = T(mu), tinv = T(inv)
+                        // The mean as a rounded head and the tail it lost, subtracted in turn.
+                        let tmu = T(mu), tail = T(mu - Double(tmu)), tinv = T(inv)
                         switch (w, b) {
-                        case let (w?, b?): for j in 0..<d { dst[j] = (src[j] - tmu) * tinv * w[j] + b[j] }
-                        case let (w?, nil): for j in 0..<d { dst[j] = (src[j] - tmu) * tinv * w[j] }
-                        case let (nil, b?): for j in 0..<d { dst[j] = (src[j] - tmu) * tinv + b[j] }
-                        case (nil, nil): for j in 0..<d { dst[j] = (src[j] - tmu) * tinv }
+                        case let (w?, b?): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv * w[j] + b[j] }
+                        case let (w?, nil): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv * w[j] }
+                        case let (nil, b?): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv + b[j] }
+                        case (nil, nil): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv }
                         }
                     }
                 }
@@ -361,12 +349,8 @@ enum LayerNormSupport {
                             }
                         }
                         guard let gx else { continue }
-                        var a = 0.0, bsum = 0.0
-                        for j in 0..<d {
-                            let gw = Double(gr[j]) * (w.map { Double($0[j]) } ?? 1)
-                            a += gw
-                            bsum += gw * (Double(xr[j]) - mu) * inv
-                        }
+                        let (a, bShifted) = NNKernels.gradientMoments(gr, w, xr, d, shift: xr[0])
+                        let bsum = (bShifted - a * (mu - Double(xr[0]))) * inv
                         let dd = Double(d)
                         // gx = inv·gŵ − inv·a/D − x̂·inv·b/D = gŵ·inv + (x − μ)·cx + c0
                         let ci = T(inv), cx = T(-inv * inv * bsum / dd), c0 = T(-inv * a / dd), tmu = T(mu)
