@@ -1,5 +1,47 @@
 import MyelinCore
 
+/// y = x·Wᵀ + b over the last axis of `input` (weight [out, in], bias [out]), as
+/// PyTorch's `F.linear`. The bias is written into the output first and the GEMM adds
+/// the product onto it (beta = 1), so the bias costs no extra pass or temporary.
+public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    require(weight.rank == 2, "linear: weight must be [out, in], got shape \(weight.shape)")
+    let (outF, inF) = (weight.shape[0], weight.shape[1])
+    require(input.rank >= 1 && input.shape.last == inF,
+            "linear: input of shape \(input.shape) must end in \(inF) features (weight \(weight.shape))")
+    if let bias { require(bias.shape == [outF], "linear: bias of shape \(bias.shape) must be [\(outF)] (weight \(weight.shape))") }
+    var dt = DType.float32
+    if input.dtype == .float64 || weight.dtype == .float64 || bias?.dtype == .float64 { dt = .float64 }
+    let x = input.to(dt), w = weight.to(dt), b = bias?.to(dt)
+    let rows = inF == 0 ? input.count : input.count / inF
+    let outShape = Array(input.shape.dropLast()) + [outF]
+    let out = Tensor(uninitializedShape: outShape, dtype: dt)
+    func run<T: FloatElement>(_: T.Type) {
+        let c = out.storage.pointer(as: T.self)
+        if let b {
+            let bp = b.storage.pointer(as: T.self)
+            for r in 0..<rows { (c + r * outF).update(from: bp, count: outF) }
+        }
+        GEMM.gemm(transA: false, transB: true, m: rows, n: outF, k: inF, alpha: 1,
+                  a: x.storage.pointer(as: T.self), lda: inF, b: w.storage.pointer(as: T.self), ldb: inF,
+                  beta: b == nil ? 0 : 1, c: c, ldc: outF)
+    }
+    withExtendedLifetime((x, w, b)) {
+        switch dt {
+        case .float64: run(Double.self)
+        default: run(Float.self)
+        }
+    }
+    let hasBias = b != nil
+    return Autograd.record(out, inputs: [x, w] + (b.map { [$0] } ?? []), name: "linear") { g, needs in
+        let g2 = g.to(dt).reshaped([rows, outF])
+        var grads: [Tensor?] = [nil, nil]
+        if needs[0] { grads[0] = matmul(g2, w).reshaped(x.shape) }
+        if needs[1] { grads[1] = matmul(g2, x.reshaped([rows, inF]), transposeA: true) }
+        if hasBias { grads.append(needs[2] ? g2.sum(axes: [0]) : nil) }
+        return grads
+    }
+}
+
 /// y = x·Wᵀ + b over the last axis, as PyTorch's `nn.Linear` (weight shape [out, in]).
 ///
 /// Initialised as PyTorch does: W and b uniform in ±1/√in (kaiming_uniform with a = √5).
@@ -19,9 +61,8 @@ public final class Linear: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        require(x.shape.last == inFeatures, "Linear(\(inFeatures) → \(outFeatures)): input shape \(x.shape) must end in \(inFeatures)")
-        let y = matmul(x, weight, transposeB: true)
-        guard let bias else { return y }
-        return y + bias.value
+        require(x.rank >= 1 && x.shape.last == inFeatures,
+                "Linear(\(inFeatures) → \(outFeatures)): input shape \(x.shape) must end in \(inFeatures)")
+        return linear(x, weight: weight, bias: bias?.value)
     }
 }

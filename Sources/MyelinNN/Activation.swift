@@ -1,0 +1,73 @@
+import MyelinCore
+
+// Activation layers: thin modules over the Tensor methods, so they can stand in a
+// `Sequential` (PyTorch's nn.ReLU, nn.GELU, ...). The functions themselves are the
+// Tensor methods (`x.relu()`, `x.softmax(axis:)`).
+
+/// max(x, 0), as `nn.ReLU`.
+public final class ReLU: Module, UnaryLayer {
+    override public init() { super.init() }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.relu() }
+}
+
+/// x for x > 0, negativeSlope·x otherwise, as `nn.LeakyReLU`.
+public final class LeakyReLU: Module, UnaryLayer {
+    public let negativeSlope: Double
+    public init(negativeSlope: Double = 0.01) {
+        self.negativeSlope = negativeSlope
+        super.init()
+    }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.leakyRelu(negativeSlope: negativeSlope) }
+}
+
+/// x for x > 0, α·(eˣ − 1) otherwise, as `nn.ELU`.
+public final class ELU: Module, UnaryLayer {
+    public let alpha: Double
+    public init(alpha: Double = 1) {
+        self.alpha = alpha
+        super.init()
+    }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.elu(alpha: alpha) }
+}
+
+/// 1 / (1 + e⁻ˣ), as `nn.Sigmoid`.
+public final class Sigmoid: Module, UnaryLayer {
+    override public init() { super.init() }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.sigmoid() }
+}
+
+/// tanh(x), as `nn.Tanh`.
+public final class Tanh: Module, UnaryLayer {
+    override public init() { super.init() }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.tanh() }
+}
+
+/// x·Φ(x) (exact with erf, or PyTorch's tanh approximation), as `nn.GELU`.
+public final class GELU: Module, UnaryLayer {
+    public let approximation: GELUApproximation
+    public init(approximation: GELUApproximation = .erf) {
+        self.approximation = approximation
+        super.init()
+    }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.gelu(approximation: approximation) }
+}
+
+/// Softmax along `axis` (the last by default), as `nn.Softmax(dim=axis)`.
+public final class Softmax: Module, UnaryLayer {
+    public let axis: Int
+    public init(axis: Int = -1) {
+        self.axis = axis
+        super.init()
+    }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.softmax(axis: axis) }
+}
+
+/// Log-softmax along `axis` (the last by default), as `nn.LogSoftmax(dim=axis)`.
+public final class LogSoftmax: Module, UnaryLayer {
+    public let axis: Int
+    public init(axis: Int = -1) {
+        self.axis = axis
+        super.init()
+    }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.logSoftmax(axis: axis) }
+}
