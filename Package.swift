@@ -20,6 +20,9 @@ let package = Package(
         .target(name: "CMyelinKernels", cSettings: [.define("NDEBUG")]),
         // The system zlib (gzip'd IDX files, PNG output).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The reference image codecs, for reading and writing PNG and JPEG files.
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
 
         // Tensor, storage, kernels, BLAS loading, threads, random numbers, autograd.
         .target(name: "MyelinCore", dependencies: [
@@ -30,7 +33,7 @@ let package = Package(
         // Optimizers, learning-rate schedules, gradient clipping.
         .target(name: "MyelinOptim", dependencies: ["MyelinCore", "MyelinNN"]),
         // Datasets, DataLoader, transforms, file formats (IDX, CSV, ...).
-        .target(name: "MyelinData", dependencies: ["MyelinCore", "CZlib"]),
+        .target(name: "MyelinData", dependencies: ["MyelinCore", "CZlib", "CPNG", "CJPEG"]),
         // safetensors, checkpoints, plots.
         .target(name: "MyelinIO", dependencies: ["MyelinCore", "MyelinNN", "MyelinOptim", "CZlib"]),
         // fit loop, callbacks, metrics, progress display.

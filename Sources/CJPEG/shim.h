@@ -1,0 +1,3 @@
+// libjpeg-turbo (libjpeg API).
+#include <stdio.h>
+#include <jpeglib.h>
