@@ -1,4 +1,5 @@
 import Foundation
+import RealModule
 
 /// Vectorised float32 exp, tanh and sigmoid (Cephes-style polynomials).
 ///
@@ -23,15 +24,17 @@ public enum FastMath {
     /// Elements per block: the vector pass and the fix-up pass share the block in L1.
     @usableFromInline static let block = 512
 
-    /// e^x for x in [expLow, expHigh]; other inputs are clamped to that range first.
-    /// Branch-free, so loops calling it vectorise.
+    /// e^x, branch-free so loops calling it vectorise: range reduction by ln 2, a
+    /// degree-7 polynomial, and 2^n built from exponent bits in two halves so results
+    /// that underflow go to 0 gradually. About 2 ulp; exp(−inf) = 0, exp(+inf) = inf,
+    /// NaN stays NaN (comparisons with NaN fail, so it passes the clamps untouched).
     @inlinable @inline(__always)
-    public static func expInRange(_ x: Float) -> Float {
-        var xc = x < expLow ? expLow : x
-        xc = xc > expHigh ? expHigh : xc
+    public static func exp(_ x: Float) -> Float {
+        let xc = x > 89 ? 89 : (x < -110 ? -110 : x)
+        // Round x·log2(e) to an integer by adding 1.5·2^23 (no Float→Int conversion, which traps on NaN).
         let t = xc * log2e + roundMagic
         let n = t - roundMagic
-        let r = xc - n * ln2Hi - n * ln2Lo
+        let r = (xc - n * ln2Hi) - n * ln2Lo
         var p: Float = 1.9875691500e-4
         p = p * r + 1.3981999507e-3
         p = p * r + 8.3334519073e-3
@@ -39,9 +42,18 @@ public enum FastMath {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         p = p * (r * r) + r + 1
-        // The low mantissa bits of t hold n plus the magic's own bits; build 2^n from them.
-        let scale = Float(bitPattern: (t.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
-        return p * scale
+        let ni = Int32(bitPattern: t.bitPattern &- 0x4B40_0000)
+        let n1 = ni >> 1, n2 = ni &- n1
+        let s1 = Float(bitPattern: UInt32(bitPattern: (n1 &+ 127) << 23))
+        let s2 = Float(bitPattern: UInt32(bitPattern: (n2 &+ 127) << 23))
+        return p * s1 * s2
+    }
+
+    /// e^x for float32 through the polynomial above, libm's for float64 (which serves gradient checks).
+    @inlinable @inline(__always)
+    public static func exp<T: FloatElement>(_ x: T) -> T {
+        if T.self == Float.self { return unsafeBitCast(exp(unsafeBitCast(x, to: Float.self)), to: T.self) }
+        return .exp(x)
     }
 
     /// tanh(x): an odd polynomial below |x| = 0.625, 1 − 2/(e^{2|x|} + 1) above (Cephes tanhf).
@@ -57,7 +69,7 @@ public enum FastMath {
         p = p * z - 3.33332819422e-1
         let small = p * z * x + x
         // tanh(9.1) rounds to 1 in float32, so clamping keeps exp in range without changing results.
-        let e = expInRange(2 * (a > 9.1 ? 9.1 : a))
+        let e = exp(2 * (a > 9.1 ? 9.1 : a))
         let big = 1 - 2 / (e + 1)
         let signed = Float(bitPattern: big.bitPattern | (x.bitPattern & 0x8000_0000))
         return a < 0.625 ? small : signed
@@ -67,7 +79,7 @@ public enum FastMath {
     @inlinable @inline(__always)
     public static func sigmoidCore(_ x: Float) -> Float {
         let negA = Float(bitPattern: x.bitPattern | 0x8000_0000)  // −|x|
-        let e = expInRange(negA)
+        let e = exp(negA)
         let s = 1 / (1 + e)
         return x < 0 ? e * s : s
     }
@@ -84,7 +96,7 @@ public enum FastMath {
         var start = 0
         while start < n {
             let end = Swift.min(n, start + block)
-            for i in start..<end { out[i] = expInRange(x[i]) }
+            for i in start..<end { out[i] = exp(x[i]) }
             for i in start..<end {
                 let v = x[i]
                 if !(v >= expLow && v <= expHigh) { out[i] = Foundation.expf(v) }

@@ -241,7 +241,7 @@ fileprivate enum EqualMaskFn: BinaryFunction {
 }
 /// exp(a − b): the shifted exponentials of logSumExp and its gradient.
 fileprivate enum ExpOfDifferenceFn: BinaryFunction {
-    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { Kernels.fastExp(a - b) }
+    static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { FastMath.exp(a - b) }
 }
 fileprivate enum LogPlusFn: BinaryFunction {
     static func apply<T: FloatElement>(_ a: T, _ b: T) -> T { .log(a) + b }

@@ -9,41 +9,6 @@
 import RealModule
 
 extension Kernels {
-    /// exp for the softmax family. Float uses a branch-free Cephes-style
-    /// approximation (range reduction by ln 2, degree-7 polynomial, exponent bits
-    /// set directly) that the compiler vectorises; libm's expf is a scalar call
-    /// and dominated softmax's time. Max error about 2 ulp; exp(−inf) is exactly 0,
-    /// exp(+inf) is inf, NaN stays NaN. Double keeps libm (it serves gradient checks).
-    @inlinable @inline(__always)
-    public static func fastExp<T: FloatElement>(_ x: T) -> T {
-        if T.self == Float.self { return unsafeBitCast(fastExpFloat(unsafeBitCast(x, to: Float.self)), to: T.self) }
-        return .exp(x)
-    }
-
-    @inlinable @inline(__always)
-    public static func fastExpFloat(_ x: Float) -> Float {
-        // Clamped so 2^n below stays representable; beyond these exp is inf or 0 anyway.
-        let xc = x > 89 ? 89 : (x < -110 ? -110 : x)
-        // Round x·log2(e) to an integer by adding 1.5·2^23 (no Float→Int conversion, which traps on NaN).
-        let t = xc * 1.44269504088896341 + 12582912
-        let n = t - 12582912
-        let r = (xc - n * 0.693359375) - n * -2.12194440e-4
-        let z = r * r
-        var p: Float = 1.9875691500e-4
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        p = p * z + r + 1
-        // 2^n in two halves, each a normal float, so results that underflow go to 0 gradually.
-        let ni = Int32(bitPattern: t.bitPattern &- 0x4B40_0000)
-        let n1 = ni >> 1, n2 = ni &- n1
-        let s1 = Float(bitPattern: UInt32(bitPattern: (n1 &+ 127) << 23))
-        let s2 = Float(bitPattern: UInt32(bitPattern: (n2 &+ 127) << 23))
-        return p * s1 * s2
-    }
-
     /// Inner elements a softmax column unit handles together: up to 256, fewer for long
     /// axes so a unit's n × tile block stays in L2 between its passes.
     @inlinable
@@ -73,7 +38,7 @@ extension Kernels {
                     reduceColumns(MaxCombiner.self, src, rows: n, stride: inner, width: w, into: m)
                     for k in 0..<n {
                         let p = src + k * inner, q = dst + k * inner
-                        for i in 0..<w { q[i] = fastExp(p[i] - m[i]) }
+                        for i in 0..<w { q[i] = FastMath.exp(p[i] - m[i]) }
                     }
                     reduceColumns(SumCombiner.self, UnsafePointer(dst), rows: n, stride: inner, width: w, into: s)
                     if log {
@@ -97,7 +62,7 @@ extension Kernels {
     @inlinable
     static func softmaxRow<T: FloatElement>(_ p: UnsafePointer<T>, _ q: UnsafeMutablePointer<T>, _ n: Int, log: Bool) {
         let m = reduceRow(MaxCombiner.self, p, n)
-        for k in 0..<n { q[k] = fastExp(p[k] - m) }
+        for k in 0..<n { q[k] = FastMath.exp(p[k] - m) }
         let s = reduceRow(SumCombiner.self, UnsafePointer(q), n)
         if log {
             let c = m + .log(s)
@@ -122,7 +87,7 @@ extension Kernels {
                     let gp = g + o * n, yp = y + o * n, out = gx + o * n
                     if log {
                         let s = reduceRow(SumCombiner.self, gp, n)
-                        for k in 0..<n { out[k] = gp[k] - fastExp(yp[k]) * s }
+                        for k in 0..<n { out[k] = gp[k] - FastMath.exp(yp[k]) * s }
                     } else {
                         // The products go through `out` so the dot product sums pairwise.
                         for k in 0..<n { out[k] = gp[k] * yp[k] }
@@ -142,7 +107,7 @@ extension Kernels {
                         reduceColumns(SumCombiner.self, gp, rows: n, stride: inner, width: w, into: s)
                         for k in 0..<n {
                             let r = k * inner
-                            for i in 0..<w { out[r + i] = gp[r + i] - fastExp(yp[r + i]) * s[i] }
+                            for i in 0..<w { out[r + i] = gp[r + i] - FastMath.exp(yp[r + i]) * s[i] }
                         }
                     } else {
                         for k in 0..<n {

@@ -382,7 +382,7 @@ enum ClassificationLoss {
                         for k in 0..<c where row[k * inner] > m || row[k * inner].isNaN { m = row[k * inner] }
                         var sum = 0.0
                         if m.isFinite {
-                            for k in 0..<c { sum += Double(Kernels.fastExp(row[k * inner] - m)) }
+                            for k in 0..<c { sum += Double(FastMath.exp(row[k * inner] - m)) }
                         } else {
                             sum = 1
                         }
@@ -415,7 +415,7 @@ enum ClassificationLoss {
                 let m = Kernels.reduceRow(MaxCombiner.self, row, c)
                 let l: Double
                 if m.isFinite {
-                    for k in 0..<c { e[k] = Kernels.fastExp(row[k] - m) }
+                    for k in 0..<c { e[k] = FastMath.exp(row[k] - m) }
                     l = Double(m) + Foundation.log(Double(Kernels.reduceRow(SumCombiner.self, UnsafePointer(e), c)))
                 } else {
                     l = Double(m)
@@ -454,7 +454,7 @@ enum ClassificationLoss {
             }
             let g = gpos[pos], wy = s.weights?[y] ?? 1
             let l = T(lse[pos]), a = T(g * ((1 - eps) * wy + eps * total / Double(c)))
-            for k in 0..<c { out[k] = Kernels.fastExp(row[k] - l) * a }
+            for k in 0..<c { out[k] = FastMath.exp(row[k] - l) * a }
             if eps > 0 {
                 let e = eps / Double(c) * g
                 if let w = s.weights {
@@ -499,10 +499,10 @@ enum ClassificationLoss {
                 if eps > 0 {
                     let e = eps / Double(c) * g
                     for k in 0..<c {
-                        out[k * inner] = Kernels.fastExp(row[k * inner] - l) * a - T(e * (s.weights?[k] ?? 1))
+                        out[k * inner] = FastMath.exp(row[k * inner] - l) * a - T(e * (s.weights?[k] ?? 1))
                     }
                 } else {
-                    for k in 0..<c { out[k * inner] = Kernels.fastExp(row[k * inner] - l) * a }
+                    for k in 0..<c { out[k * inner] = FastMath.exp(row[k * inner] - l) * a }
                 }
                 out[y * inner] -= T(g * (1 - eps) * wy)
             }
