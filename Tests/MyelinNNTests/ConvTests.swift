@@ -190,6 +190,30 @@ private func data(_ shape: [Int], seed: UInt64) -> Tensor {
         #expect(x.grad == nil && w.grad == nil)
     }
 
+    @Test func batchMatchesImageByImage() {
+        // A batch large enough to be spread over the cores: each worker accumulates its own
+        // partial weight gradient, and the partials are summed. Single-image calls are the reference.
+        let x = data([5, 3, 20, 20], seed: 11), w = data([2, 3, 5, 5], seed: 12), b = data([2], seed: 13)
+        let gy = data([5, 2, 18, 18], seed: 14)
+        func run(_ x: Tensor, _ gy: Tensor) -> (Tensor, Tensor, Tensor, Tensor) {
+            let (xv, wv, bv) = (x.requiringGrad(), w.requiringGrad(), b.requiringGrad())
+            let y = conv2d(xv, weight: wv, bias: bv, padding: 1)
+            y.backward(gradient: gy)
+            return (y, xv.grad ?? Tensor.zeros([0]), wv.grad ?? Tensor.zeros([0]), bv.grad ?? Tensor.zeros([0]))
+        }
+        let (y, dx, dw, db) = run(x, gy)
+        var dwSum = Tensor.zeros(w.shape, dtype: .float64), dbSum = Tensor.zeros([2], dtype: .float64)
+        for n in 0..<5 {
+            let (yn, dxn, dwn, dbn) = run(x[n..<(n + 1)], gy[n..<(n + 1)])
+            expectConvClose(y[n..<(n + 1)], yn, rtol: 1e-12, atol: 1e-12, "output of image \(n)")
+            expectConvClose(dx[n..<(n + 1)], dxn, rtol: 1e-12, atol: 1e-12, "grad input of image \(n)")
+            dwSum = dwSum + dwn
+            dbSum = dbSum + dbn
+        }
+        expectConvClose(dw, dwSum, rtol: 1e-10, atol: 1e-10, "grad weight")
+        expectConvClose(db, dbSum, rtol: 1e-10, atol: 1e-10, "grad bias")
+    }
+
     // MARK: Shapes and values
 
     @Test func outputShapes() {
