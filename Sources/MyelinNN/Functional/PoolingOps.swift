@@ -103,7 +103,7 @@ struct PoolGeometry {
 /// last window must start inside the input or the left padding.
 func poolOutputSize(_ size: Int, kernel: Int, stride: Int, pad: Int, dilation: Int, ceilMode: Bool) -> Int {
     let span = size + 2 * pad - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0)
-    var out = floorDiv(span, stride) + 1
+    var out = convFloorDiv(span, stride) + 1
     if ceilMode && (out - 1) * stride >= size + pad { out -= 1 }
     return out
 }
