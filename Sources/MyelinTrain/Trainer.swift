@@ -266,7 +266,7 @@ public final class Trainer {
         for cb in callbacks { try cb.onTrainBegin(self) }
         for (i, cb) in callbacks.enumerated() {
             guard let r = cb as? any ResumableCallback, let text = callbackStates[Self.callbackKey(i, cb)] else { continue }
-            let state = try JSONDecoder().decode([String: Double].self, from: Data(text.utf8))
+            let state = try Self.jsonDecoder.decode([String: Double].self, from: Data(text.utf8))
             try r.loadCallbackState(state)
         }
 
@@ -434,6 +434,13 @@ public final class Trainer {
 
     // MARK: Checkpoints
 
+    /// Reads what `Checkpoint.encodeConfiguration` writes (non-finite numbers as "nan", "inf", "-inf").
+    static var jsonDecoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+
     static func callbackKey(_ index: Int, _ cb: any Callback) -> String { "callback.\(index).\(type(of: cb))" }
 
     /// The full training state, as `fit` writes it after each epoch.
@@ -510,7 +517,7 @@ public final class Trainer {
         epoch = c.epoch
         globalStep = c.globalStep
         if let h = c.extra["history"] {
-            history = try JSONDecoder().decode(History.self, from: Data(h.utf8))
+            history = try Self.jsonDecoder.decode(History.self, from: Data(h.utf8))
         }
     }
 

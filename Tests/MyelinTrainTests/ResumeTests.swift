@@ -83,6 +83,30 @@ import Myelin
         }
     }
 
+    @Test func nonFiniteValuesSurviveTheCheckpoint() throws {
+        let dir = try S.scratchFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let train = S.blobs(count: 32, seed: 54)
+        let b = Self.setup(initSeed: 1)
+        // A metric that is NaN, and an early stopping that has seen only NaN (best stays +inf).
+        let es = EarlyStopping(monitor: "nan_metric", patience: 100, verbose: false)
+        final class NaNMetric: Metric {
+            let name = "nan_metric"
+            func reset() {}
+            func update(output: Tensor, target: Tensor) {}
+            func results() -> [String: Double] { [name: .nan] }
+        }
+        b.metrics.append(NaNMetric())
+        try b.fit(train: train, epochs: 1, batchSize: 16, seed: 3, callbacks: [es], checkpointDirectory: dir, verbose: false)
+        #expect(es.best == .infinity)
+        let c = Self.setup(initSeed: 2)
+        c.metrics.append(NaNMetric())
+        let es2 = EarlyStopping(monitor: "nan_metric", patience: 100, verbose: false)
+        let h = try c.fit(train: train, epochs: 2, batchSize: 16, seed: 3, callbacks: [es2], resumeFrom: dir, verbose: false)
+        #expect(h["nan_metric"].count == 2 && h["nan_metric"].allSatisfy(\.isNaN))
+        #expect(es2.best == .infinity && es2.wait == 2)
+    }
+
     @Test func resumeWithADataLoader() throws {
         let dir = try S.scratchFolder()
         defer { try? FileManager.default.removeItem(at: dir) }
