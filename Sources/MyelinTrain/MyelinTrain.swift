@@ -1,1 +1,0 @@
-// MyelinTrain: see docs/ARCHITECTURE.md. Files are added one per family.
