@@ -11,7 +11,8 @@ import MyelinNN
 ///
 /// `.modern` (default) uses ReLU and max-pooling; `.classic` the original's tanh and
 /// average pooling (without its trainable subsampling coefficients and RBF output).
-/// The padding defaults to what brings the input to the original 32×32 (2 for MNIST's 28×28).
+/// The padding defaults to what brings the input toward the original 32×32 (2 for MNIST's 28×28, at most 2),
+/// so inputs must be at least 12×12.
 ///
 /// Parameter names follow the usual PyTorch definition: "conv1.weight", "conv1.bias",
 /// "conv2.*", "fc1.*", "fc2.*", "fc3.*". On 1×28×28 input with padding 2 (or 1×32×32),
@@ -36,7 +37,7 @@ public final class LeNet5: Module, UnaryLayer {
     public init(inputChannels: Int = 1, classes: Int = 10, inputSize: Int = 28, padding: Int? = nil,
                 style: Style = .modern, generator: RandomGenerator = .default) {
         require(inputChannels > 0 && classes > 0, "LeNet5: inputChannels and classes must be positive")
-        let pad = padding ?? Swift.max(0, (32 - inputSize + 1) / 2)
+        let pad = padding ?? LeNet5.defaultPadding(inputSize: inputSize)
         let afterPool2 = LeNet5.featureSize(inputSize: inputSize, padding: pad)
         require(pad >= 0 && afterPool2 >= 1,
                 "LeNet5: input size \(inputSize) with padding \(pad) is too small (C3's output after pooling would be \(afterPool2)×\(afterPool2)); use inputs of at least 12×12 + padding")
@@ -52,6 +53,9 @@ public final class LeNet5: Module, UnaryLayer {
         pool = style == .modern ? MaxPool2D(2) : AvgPool2D(2)
         super.init()
     }
+
+    /// 2 for 28×28 (bringing it to the original 32×32), 0 for 32×32 and larger; at most 2.
+    public static func defaultPadding(inputSize: Int) -> Int { Swift.min(2, Swift.max(0, (32 - inputSize + 1) / 2)) }
 
     /// The side of C3's pooled output for a square input: ((s + 2p − 4) / 2 − 4) / 2.
     public static func featureSize(inputSize: Int, padding: Int) -> Int {

@@ -86,9 +86,9 @@ public enum ModelZoo {
         case "lenet5", "lenet5-classic":
             let (c, h, w) = try image("use mlp or logreg for table rows")
             guard h == w else { throw ModelZooError("\(name) needs square images, the data's are \(h)×\(w)") }
-            let pad = Swift.max(0, (32 - h + 1) / 2)
+            let pad = LeNet5.defaultPadding(inputSize: h)
             guard LeNet5.featureSize(inputSize: h, padding: pad) >= 1 else {
-                throw ModelZooError("\(name) needs images of at least 12×12 (padded to 32×32 when smaller), the data's are \(h)×\(w); use digits-cnn for 8×8 digits")
+                throw ModelZooError("\(name) needs images of at least 12×12, the data's are \(h)×\(w); use digits-cnn for 8×8 digits")
             }
             return LeNet5(inputChannels: c, classes: spec.classes, inputSize: h, style: name == "lenet5" ? .modern : .classic,
                           generator: generator)
