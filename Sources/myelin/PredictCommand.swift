@@ -6,10 +6,11 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify an image (PNG/JPEG) or the rows of a CSV file with a trained model; prints the class and top-3 probabilities.")
 
-    @Argument(help: "The model (optional when the weights carry their configuration).")
-    var model: String?
-    @Argument(help: "An image file (.png, .jpg) or a CSV file with a header.")
-    var input: String
+    @Argument(help: ArgumentHelp("[MODEL] INPUT: the model (optional when the weights carry their configuration), then an image file (.png, .jpg) or a CSV file with a header.", valueName: "model-and-input"))
+    var arguments: [String] = []
+
+    var model: String? { arguments.count == 2 ? arguments[0] : nil }
+    var input: String { arguments.last ?? "" }
     @Option(help: "A weights file written by `myelin train` (best.safetensors).") var weights: String?
     @Option(help: "A checkpoint written by `myelin train` (last.ckpt).") var checkpoint: String?
     @Option(help: "Image resizing: nearest or bilinear.") var resize: String = "bilinear"
@@ -17,6 +18,9 @@ struct Predict: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
 
     func validate() throws {
+        guard (1...2).contains(arguments.count) else {
+            throw ValidationError("expected [MODEL] INPUT (an image or CSV file), got \(arguments.count) argument(s)")
+        }
         guard (checkpoint == nil) != (weights == nil) else { throw ValidationError("give exactly one of --weights FILE and --checkpoint FILE") }
         guard ImageFile.Interpolation(rawValue: resize) != nil else { throw ValidationError("--resize must be nearest or bilinear, not \(resize)") }
     }
