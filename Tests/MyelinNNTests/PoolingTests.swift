@@ -98,8 +98,15 @@ private func data(_ shape: [Int], seed: UInt64) -> Tensor {
         maxPool2d(z, kernelSize: 2, stride: 1).sum().backward()
         #expect(z.grad?.scalars()[1] == 2)
         // NaN wins its window, as in PyTorch.
-        let nan = maxPool2d(Tensor([1.0, .nan, 3, 4], shape: [1, 1, 2, 2]), kernelSize: 2)
+        let withNaN = Tensor([1.0, .nan, 3, 4], shape: [1, 1, 2, 2]).requiringGrad()
+        let nan = maxPool2d(withNaN, kernelSize: 2)
         #expect(nan.scalars()[0].isNaN)
+        nan.sum().backward()
+        #expect(withNaN.grad?.scalars() == [0, 1, 0, 0], "the gradient goes to the NaN")
+        // Ties: the first maximum in row-major window order takes the gradient, as in PyTorch.
+        let tie = Tensor([5.0, 5, 1, 5], shape: [1, 1, 2, 2]).requiringGrad()
+        maxPool2d(tie, kernelSize: 2).sum().backward()
+        #expect(tie.grad?.scalars() == [1, 0, 0, 0])
         // Padding is −∞, not 0: an all-negative image keeps its values.
         let neg = maxPool2d(Tensor([-1.0, -2, -3, -4], shape: [1, 1, 2, 2]), kernelSize: 2, stride: 1, padding: 1)
         #expect(neg.scalars() == [-1, -1, -2, -1, -1, -2, -3, -3, -4])

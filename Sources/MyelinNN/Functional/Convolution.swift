@@ -92,8 +92,8 @@ struct ConvGeometry {
     var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0 }
 }
 
-@inline(__always) func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
-@inline(__always) func ceilDiv(_ a: Int, _ b: Int) -> Int { -floorDiv(-a, b) }
+@inline(__always) func convFloorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+@inline(__always) func convCeilDiv(_ a: Int, _ b: Int) -> Int { -convFloorDiv(-a, b) }
 
 // MARK: - conv2d
 
@@ -217,8 +217,8 @@ enum ConvKernels {
                     let row = cols + ((c * g.kh + i) * g.kw + j) * l
                     let offW = j * g.dw - g.pl
                     // Output columns whose input column lies inside the image.
-                    let lo = Swift.min(ow, Swift.max(0, ceilDiv(-offW, g.sw)))
-                    let hi = Swift.max(lo, Swift.min(ow, floorDiv(g.w - 1 - offW, g.sw) + 1))
+                    let lo = Swift.min(ow, Swift.max(0, convCeilDiv(-offW, g.sw)))
+                    let hi = Swift.max(lo, Swift.min(ow, convFloorDiv(g.w - 1 - offW, g.sw) + 1))
                     for oy in 0..<g.oh {
                         let r = row + oy * ow
                         let ih = oy * g.sh + i * g.dh - g.pt
@@ -249,8 +249,8 @@ enum ConvKernels {
                 for j in 0..<g.kw {
                     let row = cols + ((c * g.kh + i) * g.kw + j) * l
                     let offW = j * g.dw - g.pl
-                    let lo = Swift.min(ow, Swift.max(0, ceilDiv(-offW, g.sw)))
-                    let hi = Swift.max(lo, Swift.min(ow, floorDiv(g.w - 1 - offW, g.sw) + 1))
+                    let lo = Swift.min(ow, Swift.max(0, convCeilDiv(-offW, g.sw)))
+                    let hi = Swift.max(lo, Swift.min(ow, convFloorDiv(g.w - 1 - offW, g.sw) + 1))
                     for oy in 0..<g.oh {
                         let ih = oy * g.sh + i * g.dh - g.pt
                         if ih < 0 || ih >= g.h { continue }

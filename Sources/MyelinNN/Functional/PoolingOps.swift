@@ -103,7 +103,7 @@ struct PoolGeometry {
 /// last window must start inside the input or the left padding.
 func poolOutputSize(_ size: Int, kernel: Int, stride: Int, pad: Int, dilation: Int, ceilMode: Bool) -> Int {
     let span = size + 2 * pad - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0)
-    var out = floorDiv(span, stride) + 1
+    var out = convFloorDiv(span, stride) + 1
     if ceilMode && (out - 1) * stride >= size + pad { out -= 1 }
     return out
 }
@@ -144,30 +144,39 @@ enum PoolKernels {
                                      idx.pointer(as: Int32.self)))
         forEachPlanes(g, costPerPlane: g.oh * g.ow * g.kh * g.kw) { planes in
             let (xp, yp, ip) = box.value
+            // Locals, not fields of the captured geometry: stores through the output pointers
+            // could alias the closure context, which would force reloads in the inner loop.
+            let (h, w, oh, ow, kh, kw) = (g.h, g.w, g.oh, g.ow, g.kh, g.kw)
+            let (sh, sw, ph, pw, dh, dw) = (g.sh, g.sw, g.ph, g.pw, g.dh, g.dw)
             for p in planes {
-                let xs = xp + p * g.h * g.w, ys = yp + p * g.oh * g.ow, ids = ip + p * g.oh * g.ow
-                for oy in 0..<g.oh {
-                    var h0 = oy * g.sh - g.ph
-                    let h1 = Swift.min(h0 + (g.kh - 1) * g.dh + 1, g.h)
-                    while h0 < 0 { h0 += g.dh }
-                    for ox in 0..<g.ow {
-                        var w0 = ox * g.sw - g.pw
-                        let w1 = Swift.min(w0 + (g.kw - 1) * g.dw + 1, g.w)
-                        while w0 < 0 { w0 += g.dw }
-                        // As PyTorch: start at the first in-image position with −∞; NaN wins.
-                        var best = -T.infinity, at = h0 < h1 && w0 < w1 ? h0 * g.w + w0 : -1
+                let xs = xp + p * h * w, ys = yp + p * oh * ow, ids = ip + p * oh * ow
+                for oy in 0..<oh {
+                    var h0 = oy * sh - ph
+                    let h1 = Swift.min(h0 + (kh - 1) * dh + 1, h)
+                    while h0 < 0 { h0 += dh }
+                    for ox in 0..<ow {
+                        var w0 = ox * sw - pw
+                        let w1 = Swift.min(w0 + (kw - 1) * dw + 1, w)
+                        while w0 < 0 { w0 += dw }
+                        var best = -T.infinity, at = h0 < h1 && w0 < w1 ? h0 * w + w0 : -1, nanAt = -1
                         var ih = h0
                         while ih < h1 {
                             var iw = w0
                             while iw < w1 {
-                                let v = xs[ih * g.w + iw]
-                                if v > best || v.isNaN { best = v; at = ih * g.w + iw }
-                                iw += g.dw
+                                // Selects, not branches (a data-dependent branch mispredicts half the
+                                // time); NaN, which wins in PyTorch, is tracked on the side.
+                                let v = xs[ih * w + iw]
+                                let greater = v > best
+                                best = greater ? v : best
+                                at = greater ? ih * w + iw : at
+                                if v != v { nanAt = ih * w + iw }
+                                iw += dw
                             }
-                            ih += g.dh
+                            ih += dh
                         }
-                        ys[oy * g.ow + ox] = best
-                        ids[oy * g.ow + ox] = Int32(truncatingIfNeeded: at)
+                        if nanAt >= 0 { best = .nan; at = nanAt }
+                        ys[oy * ow + ox] = best
+                        ids[oy * ow + ox] = Int32(truncatingIfNeeded: at)
                     }
                 }
             }
