@@ -1,3 +1,70 @@
 // libjpeg-turbo (libjpeg API).
 #include <stdio.h>
 #include <jpeglib.h>
+
+// Decoding with libjpeg's error recovery, which needs setjmp (unavailable in Swift): the
+// default error handler exits the process, so errors longjmp back into this C frame.
+#include <jerror.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct myelin_jpeg_error { struct jpeg_error_mgr pub; jmp_buf jump; int truncated; };
+
+static inline void myelin_jpeg_error_exit(j_common_ptr cinfo) {
+    struct myelin_jpeg_error *e = (struct myelin_jpeg_error *)cinfo->err;
+    longjmp(e->jump, 1);
+}
+static inline void myelin_jpeg_emit_message(j_common_ptr cinfo, int level) {
+    struct myelin_jpeg_error *e = (struct myelin_jpeg_error *)cinfo->err;
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) e->truncated = 1;
+}
+
+/// Decodes a JPEG in memory to 8-bit gray (1 channel) or RGB (3 channels). Returns 0 and sets
+/// *pixels (free with free()); on a corrupt, truncated or CMYK file returns 1 with a message
+/// in `error` (JMSG_LENGTH_MAX = 200 bytes at least; pass 256).
+static inline int myelin_jpeg_decode(const unsigned char *data, size_t size, unsigned char **pixels,
+                                     unsigned *width, unsigned *height, int *channels, char *error) {
+    struct jpeg_decompress_struct cinfo;
+    struct myelin_jpeg_error jerr;
+    unsigned char *volatile buf = NULL;
+    *pixels = NULL;
+    error[0] = 0;
+    memset(&cinfo, 0, sizeof cinfo);
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = myelin_jpeg_error_exit;
+    jerr.pub.emit_message = myelin_jpeg_emit_message;
+    jerr.truncated = 0;
+    if (setjmp(jerr.jump)) {
+        if (!error[0]) (*jerr.pub.format_message)((j_common_ptr)&cinfo, error);
+        jpeg_destroy_decompress(&cinfo);
+        free(buf);
+        return 1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+        strcpy(error, "CMYK JPEG files are not supported");
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
+    cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    size_t stride = (size_t)cinfo.output_width * cinfo.output_components;
+    buf = (unsigned char *)malloc(stride * cinfo.output_height);
+    if (!buf) { strcpy(error, "out of memory"); longjmp(jerr.jump, 1); }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = buf + (size_t)cinfo.output_scanline * stride;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+        if (jerr.truncated) { strcpy(error, "the file ends early (truncated JPEG data)"); longjmp(jerr.jump, 1); }
+    }
+    jpeg_finish_decompress(&cinfo);
+    if (jerr.truncated) { strcpy(error, "the file ends early (truncated JPEG data)"); longjmp(jerr.jump, 1); }
+    *width = cinfo.output_width;
+    *height = cinfo.output_height;
+    *channels = cinfo.output_components;
+    jpeg_destroy_decompress(&cinfo);
+    *pixels = buf;
+    return 0;
+}

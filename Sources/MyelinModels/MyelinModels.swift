@@ -1,1 +1,0 @@
-// MyelinModels: see docs/ARCHITECTURE.md. Files are added one per family.

@@ -1,0 +1,238 @@
+import ArgumentParser
+import Foundation
+import Myelin
+
+/// Everything a run was made with, saved in checkpoints and weights files (JSON), so
+/// `evaluate`, `predict` and `--resume` rebuild the same model and data encoding.
+struct RunConfiguration: Codable {
+    var model: ModelSpec
+    var dataset: String
+    var classNames: [String]
+    var csv: CSVPreprocessing?
+    var epochs: Int
+    var batchSize: Int
+    var optimizer: String
+    var learningRate: Double
+    var momentum: Double
+    var weightDecay: Double
+    var schedule: String
+    var seed: UInt64
+    var validationFraction: Double
+
+    static let metadataKey = "myelin.configuration"
+
+    func json() throws -> String { try Checkpoint.encodeConfiguration(self) }
+    static func from(json: String) throws -> RunConfiguration {
+        try JSONDecoder().decode(RunConfiguration.self, from: Data(json.utf8))
+    }
+
+    /// The configuration saved in a weights file's metadata, if any.
+    static func from(weights url: URL) throws -> RunConfiguration? {
+        let (_, meta) = try SafeTensors.read(contentsOf: url)
+        return try meta[metadataKey].map { try from(json: $0) }
+    }
+}
+
+enum OptimizerChoice: String, ExpressibleByArgument, CaseIterable { case sgd, adam, adamw, rmsprop }
+enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable { case none, step, cosine, onecycle, plateau }
+
+/// Options shared by the model-building commands.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "MLP hidden widths, comma-separated.")
+    var hidden: String = "128,64"
+    @Option(help: "MLP activation: \(ActivationKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var activation: String = "relu"
+    @Option(help: "Dropout probability (default: the model's own: MLP 0, digits-cnn 0.25).")
+    var dropout: Double?
+
+    func spec(name: String, inputShape: [Int], classes: Int) throws -> ModelSpec {
+        let widths = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, widths.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw CLIError("--hidden \(hidden): expected positive widths separated by commas, e.g. 128,64")
+        }
+        guard let act = ActivationKind(rawValue: activation) else {
+            throw CLIError("--activation \(activation): expected one of \(ActivationKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return ModelSpec(name: name, inputShape: inputShape, classes: classes, hidden: widths.compactMap { $0 },
+                         activation: act, dropout: dropout)
+    }
+}
+
+/// Builds the model and checks it on one real batch before any training (a dry run), so
+/// a shape that does not fit fails at once with one line naming the shapes.
+func buildAndCheckModel(_ spec: ModelSpec, data: LoadedData) throws -> any UnaryLayer {
+    let model = try ModelZoo.make(spec)
+    let n = Swift.min(2, data.train.count)
+    guard n > 0 else { throw CLIError("\(data.name): the training data is empty") }
+    let sample = data.train.batch(Array(0..<n))
+    guard Array(sample.input.shape.dropFirst()) == spec.inputShape else {
+        throw CLIError("\(spec.name) was built for samples of shape \(spec.inputShape), but \(data.name) has \(Array(sample.input.shape.dropFirst()))")
+    }
+    model.eval()
+    let out = withoutGradients { model(sample.input) }
+    model.train()
+    let expected = spec.classes == 2 && ModelZoo.canonicalName(spec.name) == "logreg" ? 1 : spec.classes
+    guard out.shape == [n, expected] else {
+        throw CLIError("\(spec.name): a dry run on \(sample.input.shape) gave output \(out.shape), expected [\(n), \(expected)] for \(spec.classes) classes")
+    }
+    return model
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model of the zoo on a data set.",
+        discussion: "Models: " + ModelZoo.catalogue.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")
+            + ". Writes last.ckpt (resumable), best.safetensors, curves.png/.svg and history.csv into --output.")
+
+    @Argument(help: "The model: \(ModelZoo.names.joined(separator: ", ")).")
+    var model: String
+
+    @Option(help: "mnist, digits (embedded 8×8), or csv:PATH[:TARGET] (target: last column by default).")
+    var dataset: DatasetChoice
+
+    @Option(help: "Folder holding the data (mnist: its files or a mnist/ folder; default: MYELIN_DATA, ../shared/data).")
+    var data: String?
+
+    @Option(help: "Epochs.") var epochs: Int = 10
+    @Option(help: "Mini-batch size.") var batchSize: Int = 64
+    @Option(help: "sgd, adam, adamw or rmsprop.") var optimizer: OptimizerChoice = .adam
+    @Option(help: "Learning rate (default: 1e-3 for adam/adamw/rmsprop, 0.05 for sgd).") var lr: Double?
+    @Option(help: "Momentum (sgd, rmsprop).") var momentum: Double = 0.9
+    @Option(help: "Weight decay.") var weightDecay: Double = 0
+    @Option(help: "none, step (÷10 every third of the epochs), cosine, onecycle, plateau.") var schedule: ScheduleChoice = .none
+    @Option(help: "Random seed (initial weights, shuffling, dropout).") var seed: UInt64 = 0
+    @Option(help: "Fraction of the training data held out for validation; 0 validates on the test split.")
+    var validationFraction: Double = 0.1
+    @Option(help: "Output folder.") var output: String = "runs/train"
+    @Option(help: "Continue from a checkpoint (last.ckpt) of an earlier run.") var resume: String?
+    @Option(help: "Threads (default: MYELIN_NUM_THREADS or all cores).") var threads: Int?
+    @OptionGroup var modelOptions: ModelOptions
+
+    func validate() throws {
+        guard ModelZoo.canonicalName(model) != nil else {
+            throw ValidationError("unknown model \"\(model)\" (models: \(ModelZoo.names.joined(separator: ", ")))")
+        }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, not \(epochs)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
+        if let lr { guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be positive, not \(lr)") } }
+        guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), not \(momentum)") }
+        guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be non-negative, not \(weightDecay)") }
+        guard validationFraction >= 0 && validationFraction < 1 else {
+            throw ValidationError("--validation-fraction must be in [0, 1), not \(validationFraction)")
+        }
+        if let threads { guard threads >= 1 else { throw ValidationError("--threads must be at least 1, not \(threads)") } }
+    }
+
+    func run() throws {
+        if let threads { Threading.threadCount = threads }
+        let name = ModelZoo.canonicalName(model) ?? model
+        let learningRate = lr ?? (optimizer == .sgd ? 0.05 : 1e-3)
+
+        var resumed: Checkpoint?
+        var csvPre: CSVPreprocessing?
+        if let resume {
+            guard FileManager.default.fileExists(atPath: resume) else { throw CLIError("--resume \(resume): no such file") }
+            let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: resume))
+            let cfg = try RunConfiguration.from(json: ckpt.configuration)
+            guard ModelZoo.canonicalName(cfg.model.name) == name else {
+                throw CLIError("--resume \(resume) holds a \(cfg.model.name), not a \(name)")
+            }
+            csvPre = cfg.csv
+            resumed = ckpt
+        }
+        let data = try DataSources.load(dataset, dataDir: data, csvPreprocessing: csvPre)
+        manualSeed(seed)
+        let spec = try modelOptions.spec(name: name, inputShape: data.sampleShape, classes: data.classes)
+        let net = try buildAndCheckModel(spec, data: data)
+
+        // Validation: a seeded split of the training data, or the test split.
+        let trainPart: any Dataset, validation: any Dataset, valName: String
+        if validationFraction > 0 {
+            let (t, v) = trainValidationSplit(data.train, validationFraction: validationFraction, seed: seed &+ 1)
+            (trainPart, validation, valName) = (t, v, "val")
+        } else {
+            (trainPart, validation, valName) = (data.train, data.test, "test")
+        }
+
+        let params = net.trainableParameters()
+        let opt: Optimizer = switch optimizer {
+        case .sgd: SGD(params, learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
+        case .adam: Adam(params, learningRate: learningRate, weightDecay: weightDecay)
+        case .adamw: AdamW(params, learningRate: learningRate, weightDecay: weightDecay)
+        case .rmsprop: RMSProp(params, learningRate: learningRate, weightDecay: weightDecay, momentum: momentum)
+        }
+        let stepsPerEpoch = (trainPart.count + batchSize - 1) / batchSize
+        let sched: (any LearningRateSchedule)? = switch schedule {
+        case .none: nil
+        case .step: StepLR(opt, stepSize: Swift.max(1, epochs / 3), gamma: 0.1)
+        case .cosine: CosineAnnealingLR(opt, tMax: epochs * stepsPerEpoch, interval: .batch)
+        case .onecycle: OneCycleLR(opt, maxLearningRate: learningRate, totalSteps: epochs * stepsPerEpoch)
+        case .plateau: ReduceLROnPlateau(opt, factor: 0.5, patience: 2)
+        }
+
+        let config = RunConfiguration(model: spec, dataset: dataset.description, classNames: data.classNames, csv: data.csv,
+                                      epochs: epochs, batchSize: batchSize, optimizer: optimizer.rawValue, learningRate: learningRate,
+                                      momentum: momentum, weightDecay: weightDecay, schedule: schedule.rawValue, seed: seed,
+                                      validationFraction: validationFraction)
+        let configJSON = try config.json()
+        let trainer = ClassifierTraining(model: net, optimizer: opt, schedule: sched)
+        var startEpoch = 0
+        if let ckpt = resumed {
+            try ckpt.restore(into: net)
+            try opt.loadStateDict(OptimizerState(tensors: ckpt.optimizer.tensors, scalars: ckpt.optimizer.scalars))
+            if let sched { try sched.loadStateDict(ckpt.scheduler.scalars) }
+            if let s = RNGWords.decode(ckpt.rngState) { RandomGenerator.default.state = s }
+            startEpoch = ckpt.epoch
+            trainer.globalStep = ckpt.globalStep
+            if let h = ckpt.extra["history"], let hist = try? JSONDecoder().decode([String: [Double]].self, from: Data(h.utf8)) {
+                trainer.history = hist
+            }
+            if let b = ckpt.extra["best_accuracy"].flatMap(Double.init) { trainer.bestValidationAccuracy = b }
+            print("resuming from \(resume ?? "") after epoch \(startEpoch) (step \(ckpt.globalStep))")
+        }
+
+        let out = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        print("\(name): \(net.parameterCount) parameters; \(data.name): \(trainPart.count) train, \(validation.count) \(valName == "val" ? "validation" : "test (used for validation)"), \(data.test.count) test; \(optimizer.rawValue) lr \(learningRate), batch \(batchSize), \(Threading.threadCount) thread(s)")
+        let bestURL = out.appendingPathComponent("best.safetensors")
+        let meta = [RunConfiguration.metadataKey: configJSON]
+        let t0 = Date()
+        try trainer.fit(train: trainPart, validation: validation, epochs: epochs, startEpoch: startEpoch, batchSize: batchSize,
+                        seed: seed) { report in
+            print(report.line(validationName: valName))
+            fflush(nil)
+            if report.improved { try saveWeights(net, to: bestURL, metadata: meta) }
+            let historyJSON = String(decoding: try JSONEncoder().encode(trainer.history), as: UTF8.self)
+            let schedState = sched?.stateDict() ?? [:]
+            let optState = opt.stateDict()
+            let ckpt = Checkpoint(model: net, optimizer: CheckpointPart(tensors: optState.tensors, scalars: optState.scalars),
+                                  scheduler: CheckpointPart(scalars: schedState), epoch: report.epoch, globalStep: report.globalStep,
+                                  rngState: RNGWords.encode(RandomGenerator.default.state), configuration: configJSON,
+                                  extra: ["history": historyJSON, "best_accuracy": String(trainer.bestValidationAccuracy)])
+            try ckpt.save(to: out.appendingPathComponent("last.ckpt"))
+        }
+        let elapsed = Date().timeIntervalSince(t0)
+        try trainer.restoreBest()
+        let test = evaluateClassifier(net, on: data.test)
+        print("best \(valName) accuracy " + String(format: "%.2f%%; test accuracy of the best model %.2f%% (loss %.4f) on %d samples; %.1f s",
+                                                   100 * trainer.bestValidationAccuracy, 100 * test.accuracy, test.loss, test.count, elapsed))
+        let history = trainer.curveHistory
+        if !(history["loss"] ?? []).isEmpty {
+            let urls = try TrainingCurves.write(history: history, to: out, name: "curves")
+            print("wrote \(urls.png.path) and \(urls.svg.path)")
+        }
+        try writeHistoryCSV(trainer.history, to: out.appendingPathComponent("history.csv"))
+        print("wrote \(bestURL.path) and \(out.appendingPathComponent("last.ckpt").path)")
+    }
+}
+
+/// One row per epoch: epoch, then the history's columns in a fixed order.
+func writeHistoryCSV(_ history: [String: [Double]], to url: URL) throws {
+    let keys = ["loss", "accuracy", "val_loss", "val_accuracy", "lr"].filter { history[$0] != nil }
+    let n = history["loss"]?.count ?? 0
+    var text = "epoch," + keys.joined(separator: ",") + "\n"
+    for i in 0..<n {
+        text += "\(i + 1)," + keys.map { k in (history[k].flatMap { i < $0.count ? $0[i] : nil }).map { String($0) } ?? "" }.joined(separator: ",") + "\n"
+    }
+    try AtomicFile.write(Data(text.utf8), to: url)
+}
