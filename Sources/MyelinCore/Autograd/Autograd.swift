@@ -29,12 +29,9 @@ public enum Autograd {
         _ output: Tensor, inputs: [Tensor], name: String,
         backward: @escaping (Tensor, [Bool]) -> [Tensor?]
     ) -> Tensor {
-        let parents = inputs.map(\.gradNode)
-        let needs = parents.map { $0 != nil }
         var out = output
-        out.gradNode = GradNode(name: name, parents: parents, shape: output.shape, dtype: output.dtype) { g in
-            backward(g, needs)
-        }
+        out.gradNode = GradNode(name: name, parents: inputs.map(\.gradNode), shape: output.shape,
+                                dtype: output.dtype, backward: backward)
         return out
     }
 
@@ -79,7 +76,7 @@ public enum Autograd {
                 guard let fn = node.backward else { continue }  // leaves keep their grad
                 guard let g = node.grad else { continue }      // no gradient reached this node
                 if !node.retainsGrad { node.grad = nil }
-                let inputGrads = fn(g)
+                let inputGrads = fn(g, node.parents.map { $0 != nil })
                 require(inputGrads.count == node.parents.count,
                              "backward of \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
                 for (parent, ig) in zip(node.parents, inputGrads) {

@@ -11,8 +11,10 @@ final class GradNode {
     /// Nodes of the inputs, aligned with the closure's result; `nil` for inputs
     /// that need no gradient.
     let parents: [GradNode?]
-    /// Output gradient → input gradients. `nil` for leaves and after the graph is freed.
-    var backward: ((Tensor) -> [Tensor?])?
+    /// (output gradient, which inputs need one) → input gradients. `nil` for leaves and
+    /// after the graph is freed. The mask is derived from `parents` when backward runs,
+    /// so recording an op allocates nothing beyond the node and its closure.
+    var backward: ((Tensor, [Bool]) -> [Tensor?])?
     /// The shape and dtype of the tensor this node belongs to: gradients must match them.
     let shape: [Int]
     let dtype: DType
@@ -33,7 +35,7 @@ final class GradNode {
         self.dtype = dtype
     }
 
-    init(name: String, parents: [GradNode?], shape: [Int], dtype: DType, backward: @escaping (Tensor) -> [Tensor?]) {
+    init(name: String, parents: [GradNode?], shape: [Int], dtype: DType, backward: @escaping (Tensor, [Bool]) -> [Tensor?]) {
         self.name = name
         self.parents = parents
         self.backward = backward
