@@ -82,7 +82,8 @@ public final class ProgressDisplay: Callback {
         case .perEpoch: perStep = false
         }
         self.updateInterval = updateInterval
-        self.write = output ?? { text in FileHandle.standardOutput.write(Data(text.utf8)) }
+        // Flush `print`'s buffer first, so lines printed before keep their place when stdout is a pipe or file.
+        self.write = output ?? { text in fflush(nil); FileHandle.standardOutput.write(Data(text.utf8)) }
     }
 
     public func onTrainBegin(_ trainer: Trainer) {
@@ -232,14 +233,17 @@ public final class ModelCheckpoint: ResumableCallback {
     public let saveBestOnly: Bool
     public let weightsOnly: Bool
     public let verbose: Bool
+    /// Extra metadata of the weights file (`weightsOnly`) or extra entries of the checkpoint.
+    public let metadata: [String: String]
     public private(set) var best = Double.infinity
     public private(set) var bestEpoch: Int?
     /// The files written, in order.
     public private(set) var saved: [URL] = []
 
     public init(_ path: URL, monitor: String = "val_loss", mode: MonitorMode = .auto, saveBestOnly: Bool = true,
-                weightsOnly: Bool = false, verbose: Bool = false) {
+                weightsOnly: Bool = false, metadata: [String: String] = [:], verbose: Bool = false) {
         self.path = path
+        self.metadata = metadata
         self.monitor = monitor
         self.mode = mode.resolved(for: monitor)
         self.saveBestOnly = saveBestOnly
@@ -267,9 +271,11 @@ public final class ModelCheckpoint: ResumableCallback {
         let url = URL(fileURLWithPath: path.path.replacingOccurrences(of: "{epoch}", with: String(format: "%03d", epoch + 1)))
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         if weightsOnly {
-            try saveWeights(trainer.model, to: url, metadata: ["epoch": String(epoch + 1), monitor: current.map { "\($0)" } ?? ""])
+            try saveWeights(trainer.model, to: url,
+                            metadata: metadata.merging(["epoch": String(epoch + 1), monitor: current.map { "\($0)" } ?? ""]) { a, _ in a })
         } else {
             var c = try trainer.checkpoint()
+            c.extra.merge(metadata) { a, _ in a }
             c.extra["monitor"] = monitor
             if let current { c.extra["monitor_value"] = "\(current)" }
             try c.save(to: url)

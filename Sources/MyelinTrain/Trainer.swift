@@ -108,6 +108,9 @@ public final class Trainer {
     public var randomGenerators: [RandomGenerator]
     /// Where the trainer's own messages (the dry-run line) go.
     public var log: (String) -> Void = { print($0) }
+    /// Extra entries written into every checkpoint's `extra` (e.g. an application's own
+    /// run settings, so a tool can rebuild the model from `last.safetensors` alone).
+    public var checkpointMetadata: [String: String] = [:]
 
     // MARK: State of the current run
 
@@ -370,7 +373,12 @@ public final class Trainer {
             }
             let classes = out.shape[out.rank - 1]
             let labels = y.integers().filter { $0 != -100 }
-            if let top = labels.max(), top >= classes {
+            if classes == 1 {
+                // One logit per sample: binary labels 0/1 (binary cross-entropy on the logit).
+                if let bad = labels.first(where: { $0 != 0 && $0 != 1 }) {
+                    throw fail("a label is \(bad), but a single output per sample needs binary labels 0 or 1")
+                }
+            } else if let top = labels.max(), top >= classes {
                 throw fail("a label is \(top), but the model outputs \(classes) classes (labels must be 0..<\(classes))")
             }
             if let low = labels.min(), low < 0 { throw fail("a label is \(low); labels must be 0..<\(classes)") }
@@ -446,7 +454,8 @@ public final class Trainer {
     /// The full training state, as `fit` writes it after each epoch.
     public func checkpoint(callbacks: [any Callback] = []) throws -> Checkpoint {
         let opt = optimizer.stateDict()
-        var extra: [String: String] = ["history": try Checkpoint.encodeConfiguration(history)]
+        var extra = checkpointMetadata
+        extra["history"] = try Checkpoint.encodeConfiguration(history)
         for (i, cb) in callbacks.enumerated() {
             if let r = cb as? any ResumableCallback { extra[Self.callbackKey(i, cb)] = try Checkpoint.encodeConfiguration(r.callbackState()) }
         }

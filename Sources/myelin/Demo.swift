@@ -50,25 +50,27 @@ struct Demo: ParsableCommand {
         let model = DigitsCNN()
         print("DigitsCNN: \(model.parameterCount) parameters; \(train.count) training, \(validation.count) validation, \(test.count) test images")
         let optimizer = Adam(model.trainableParameters(), learningRate: learningRate)
-        let trainer = ClassifierTraining(model: model, optimizer: optimizer, schedule: nil)
-        let before = evaluateClassifier(model, on: test)
-        print(String(format: "untrained: test loss %.3f (ln 10 = %.3f), accuracy %.1f%%", before.loss, log(10.0), 100 * before.accuracy))
-        let start = Date()
-        try trainer.fit(train: train, validation: validation, epochs: epochs, batchSize: batchSize, seed: seed) { report in
-            print(report.line())
-            fflush(nil)
-        }
-        let seconds = Date().timeIntervalSince(start)
-        try trainer.restoreBest()
-        let result = evaluateClassifier(model, on: test)
-        print(String(format: "trained in %.1f s; best validation accuracy %.2f%%; test accuracy %.2f%% (%d/%d images)",
-                     seconds, 100 * trainer.bestValidationAccuracy, 100 * result.accuracy,
-                     zip(result.predictions, result.targets).filter { $0 == $1 }.count, result.count))
+        let trainer = Trainer(model: model, loss: CrossEntropyLoss(), optimizer: optimizer)
+        trainer.log = { _ in }  // the dry-run line
+        let before = trainer.evaluate(test)
+        print(String(format: "untrained: test loss %.3f (ln 10 = %.3f), accuracy %.1f%%", before["loss"] ?? .nan, log(10.0),
+                     100 * (before["accuracy"] ?? 0)))
+        // Keep-the-best: the weights of the best validation epoch go to the weights file.
         let folder = URL(fileURLWithPath: output)
-        let urls = try TrainingCurves.write(history: trainer.curveHistory, to: folder, name: "curves",
-                                            title: "DigitsCNN on the UCI digits")
-        try saveWeights(model, to: folder.appendingPathComponent("digits-cnn.safetensors"))
-        print("curves: \(urls.png.path) (and .svg); weights: \(folder.appendingPathComponent("digits-cnn.safetensors").path)")
+        let weightsURL = folder.appendingPathComponent("digits-cnn.safetensors")
+        let best = ModelCheckpoint(weightsURL, monitor: "val_accuracy", saveBestOnly: true, weightsOnly: true)
+        let curves = CurvesCallback(directory: folder, name: "curves", title: "DigitsCNN on the UCI digits", everyEpoch: false)
+        let start = Date()
+        try trainer.fit(train: train, validation: validation, epochs: epochs, batchSize: batchSize, seed: seed,
+                        callbacks: [ProgressDisplay(mode: .perEpoch), best, curves])
+        let seconds = Date().timeIntervalSince(start)
+        try loadWeights(into: model, from: weightsURL)
+        let result = trainer.evaluate(test)
+        let accuracy = result["accuracy"] ?? 0
+        print(String(format: "trained in %.1f s; best validation accuracy %.2f%%; test accuracy %.2f%% (%d/%d images)",
+                     seconds, 100 * best.best, 100 * accuracy, Int((accuracy * Double(test.count)).rounded()), test.count))
+        let urls = (png: folder.appendingPathComponent("curves.png"), svg: folder.appendingPathComponent("curves.svg"))
+        print("curves: \(urls.png.path) (and \(urls.svg.lastPathComponent)); weights: \(weightsURL.path)")
     }
 
 }

@@ -16,7 +16,7 @@ func loadModel(checkpoint: String?, weights: String?, modelName: String?, option
     if checkpoint != nil {
         let ckpt = try Checkpoint.load(from: url)
         state = ckpt.model
-        config = try RunConfiguration.from(json: ckpt.configuration)
+        config = try RunConfiguration.from(checkpoint: ckpt, path: path)
     } else {
         let (tensors, meta) = try SafeTensors.read(contentsOf: url)
         state = tensors
@@ -58,7 +58,7 @@ struct Evaluate: ParsableCommand {
 
     @Argument(help: "The model (optional when the file carries its configuration).")
     var model: String?
-    @Option(help: "A checkpoint written by `myelin train` (last.ckpt).") var checkpoint: String?
+    @Option(help: "A checkpoint written by `myelin train` (last.safetensors).") var checkpoint: String?
     @Option(help: "A weights file (best.safetensors, or a PyTorch state dict in safetensors).") var weights: String?
     @Option(help: "mnist, digits or csv:PATH[:TARGET] (default: the data set the model was trained on).") var dataset: DatasetChoice?
     @Option(help: "Folder holding the data.") var data: String?
@@ -105,4 +105,55 @@ struct Evaluate: ParsableCommand {
         print(pad("") + label.map(pad).joined())
         for (i, row) in m.enumerated() { print(pad(label[i]) + row.map { pad(String($0)) }.joined()) }
     }
+}
+
+/// The loss for a classifier's logits: one column → binary cross-entropy on the logit
+/// (labels 0/1), more columns → softmax cross-entropy on integer labels.
+func classifierLoss(_ logits: Tensor, _ labels: Tensor) -> Tensor {
+    if logits.shape.count == 2 && logits.shape[1] == 1 {
+        return binaryCrossEntropyWithLogits(logits, labels.to(.float32).reshaped([-1, 1]))
+    }
+    return crossEntropy(logits, labels)
+}
+
+/// Predicted classes from logits (a single column: logit > 0 is class 1).
+func predictedClasses(_ logits: Tensor) -> [Int] {
+    if logits.shape[1] == 1 { return logits.scalars(as: Float.self).map { $0 > 0 ? 1 : 0 } }
+    return logits.argmax(axis: 1).integers()
+}
+
+struct Evaluation {
+    var loss: Double
+    var accuracy: Double
+    var predictions: [Int]
+    var targets: [Int]
+    var count: Int { targets.count }
+
+    /// rows: true class, columns: predicted class.
+    func confusionMatrix(classes: Int) -> [[Int]] {
+        var m = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        for (p, t) in zip(predictions, targets) where p >= 0 && p < classes && t >= 0 && t < classes { m[t][p] += 1 }
+        return m
+    }
+}
+
+/// Loss and accuracy of `model` over `dataset`, in evaluation mode, without gradients.
+func evaluateClassifier(_ model: any UnaryLayer, on dataset: any Dataset, batchSize: Int = 500) -> Evaluation {
+    let wasTraining = model.training
+    model.eval()
+    defer { model.train(wasTraining) }
+    var lossSum = 0.0
+    var preds: [Int] = [], targets: [Int] = []
+    withoutGradients {
+        for batch in DataLoader(dataset, batchSize: batchSize, shuffle: false, seed: 0, prefetch: 0) {  // a seed: no draw from the default generator
+            let logits = model(batch.input)
+            let n = batch.target.shape[0]
+            lossSum += classifierLoss(logits, batch.target).itemDouble() * Double(n)
+            preds += predictedClasses(logits)
+            targets += batch.target.integers()
+        }
+    }
+    let correct = zip(preds, targets).filter { $0 == $1 }.count
+    let n = Swift.max(targets.count, 1)
+    return Evaluation(loss: lossSum / Double(n), accuracy: Double(correct) / Double(n), predictions: preds, targets: targets)
 }

@@ -12,7 +12,7 @@ struct Predict: ParsableCommand {
     var model: String? { arguments.count == 2 ? arguments[0] : nil }
     var input: String { arguments.last ?? "" }
     @Option(help: "A weights file written by `myelin train` (best.safetensors).") var weights: String?
-    @Option(help: "A checkpoint written by `myelin train` (last.ckpt).") var checkpoint: String?
+    @Option(help: "A checkpoint written by `myelin train` (last.safetensors).") var checkpoint: String?
     @Option(help: "Image resizing: nearest or bilinear.") var resize: String = "bilinear"
     @Flag(help: "Invert gray levels (for dark digits on a light background; MNIST is light on dark).") var invert = false
     @OptionGroup var modelOptions: ModelOptions

@@ -26,6 +26,15 @@ struct RunConfiguration: Codable {
         try JSONDecoder().decode(RunConfiguration.self, from: Data(json.utf8))
     }
 
+    /// The configuration in a checkpoint of `myelin train` (in its extra entries; the
+    /// checkpoint's own configuration is the Trainer's).
+    static func from(checkpoint: Checkpoint, path: String) throws -> RunConfiguration {
+        guard let json = checkpoint.extra[metadataKey] else {
+            throw CLIError("\(path) was not written by `myelin train` (it carries no \(metadataKey))")
+        }
+        return try from(json: json)
+    }
+
     /// The configuration saved in a weights file's metadata, if any.
     static func from(weights url: URL) throws -> RunConfiguration? {
         let (_, meta) = try SafeTensors.read(contentsOf: url)
@@ -82,7 +91,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model of the zoo on a data set.",
         discussion: "Models: " + ModelZoo.catalogue.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")
-            + ". Writes last.ckpt (resumable), best.safetensors, curves.png/.svg and history.csv into --output.")
+            + ". Writes last.safetensors (a resumable checkpoint), best.safetensors, curves.png/.svg and history.csv into --output.")
 
     @Argument(help: "The model: \(ModelZoo.names.joined(separator: ", ")).")
     var model: String
@@ -104,7 +113,7 @@ struct Train: ParsableCommand {
     @Option(help: "Fraction of the training data held out for validation; 0 validates on the test split.")
     var validationFraction: Double = 0.1
     @Option(help: "Output folder.") var output: String = "runs/train"
-    @Option(help: "Continue from a checkpoint (last.ckpt) of an earlier run.") var resume: String?
+    @Option(help: "Continue from a checkpoint (last.safetensors, or its folder) of an earlier run.") var resume: String?
     @Option(help: "Threads (default: MYELIN_NUM_THREADS or all cores).") var threads: Int?
     @OptionGroup var modelOptions: ModelOptions
 
@@ -128,17 +137,22 @@ struct Train: ParsableCommand {
         let name = ModelZoo.canonicalName(model) ?? model
         let learningRate = lr ?? (optimizer == .sgd ? 0.05 : 1e-3)
 
-        var resumed: Checkpoint?
+        var resumeURL: URL?
         var csvPre: CSVPreprocessing?
         if let resume {
-            guard FileManager.default.fileExists(atPath: resume) else { throw CLIError("--resume \(resume): no such file") }
-            let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: resume))
-            let cfg = try RunConfiguration.from(json: ckpt.configuration)
+            var url = URL(fileURLWithPath: resume)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: resume, isDirectory: &isDirectory) else { throw CLIError("--resume \(resume): no such file") }
+            if isDirectory.boolValue { url = url.appendingPathComponent("last.safetensors") }
+            guard FileManager.default.fileExists(atPath: url.path) else { throw CLIError("--resume \(resume): no last.safetensors in it") }
+            let ckpt = try Checkpoint.load(from: url)
+            let cfg = try RunConfiguration.from(checkpoint: ckpt, path: url.path)
             guard ModelZoo.canonicalName(cfg.model.name) == name else {
                 throw CLIError("--resume \(resume) holds a \(cfg.model.name), not a \(name)")
             }
             csvPre = cfg.csv
-            resumed = ckpt
+            resumeURL = url
+            print("resuming from \(url.path) after epoch \(ckpt.epoch) (step \(ckpt.globalStep))")
         }
         let data = try DataSources.load(dataset, dataDir: data, csvPreprocessing: csvPre)
         manualSeed(seed)
@@ -174,65 +188,32 @@ struct Train: ParsableCommand {
                                       epochs: epochs, batchSize: batchSize, optimizer: optimizer.rawValue, learningRate: learningRate,
                                       momentum: momentum, weightDecay: weightDecay, schedule: schedule.rawValue, seed: seed,
                                       validationFraction: validationFraction)
-        let configJSON = try config.json()
-        let trainer = ClassifierTraining(model: net, optimizer: opt, schedule: sched)
-        var startEpoch = 0
-        if let ckpt = resumed {
-            try ckpt.restore(into: net)
-            try opt.loadStateDict(OptimizerState(tensors: ckpt.optimizer.tensors, scalars: ckpt.optimizer.scalars))
-            if let sched { try sched.loadStateDict(ckpt.scheduler.scalars) }
-            if let s = RNGWords.decode(ckpt.rngState) { RandomGenerator.default.state = s }
-            startEpoch = ckpt.epoch
-            trainer.globalStep = ckpt.globalStep
-            if let h = ckpt.extra["history"], let hist = try? JSONDecoder().decode([String: [Double]].self, from: Data(h.utf8)) {
-                trainer.history = hist
-            }
-            if let b = ckpt.extra["best_accuracy"].flatMap(Double.init) { trainer.bestValidationAccuracy = b }
-            print("resuming from \(resume ?? "") after epoch \(startEpoch) (step \(ckpt.globalStep))")
-        }
+        let meta = [RunConfiguration.metadataKey: try config.json()]
+        // One logit per sample (binary logreg): accuracy thresholds sigmoid(logit) at 0.5.
+        let trainer = Trainer(model: net, loss: classifierLoss, optimizer: opt, schedule: sched,
+                              metrics: [Accuracy(fromLogits: true)], scheduleMonitor: "val_loss")
+        trainer.checkpointMetadata = meta
 
         let out = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         print("\(name): \(net.parameterCount) parameters; \(data.name): \(trainPart.count) train, \(validation.count) \(valName == "val" ? "validation" : "test (used for validation)"), \(data.test.count) test; \(optimizer.rawValue) lr \(learningRate), batch \(batchSize), \(Threading.threadCount) thread(s)")
         let bestURL = out.appendingPathComponent("best.safetensors")
-        let meta = [RunConfiguration.metadataKey: configJSON]
+        let lastURL = out.appendingPathComponent("last.safetensors")
+        let best = ModelCheckpoint(bestURL, monitor: "val_accuracy", saveBestOnly: true, weightsOnly: true, metadata: meta)
+        let callbacks: [any Callback] = [ProgressDisplay(mode: .perEpoch), best,
+                                         CSVLogger(out.appendingPathComponent("history.csv"))]
         let t0 = Date()
-        try trainer.fit(train: trainPart, validation: validation, epochs: epochs, startEpoch: startEpoch, batchSize: batchSize,
-                        seed: seed) { report in
-            print(report.line(validationName: valName))
-            fflush(nil)
-            if report.improved { try saveWeights(net, to: bestURL, metadata: meta) }
-            let historyJSON = String(decoding: try JSONEncoder().encode(trainer.history), as: UTF8.self)
-            let schedState = sched?.stateDict() ?? [:]
-            let optState = opt.stateDict()
-            let ckpt = Checkpoint(model: net, optimizer: CheckpointPart(tensors: optState.tensors, scalars: optState.scalars),
-                                  scheduler: CheckpointPart(scalars: schedState), epoch: report.epoch, globalStep: report.globalStep,
-                                  rngState: RNGWords.encode(RandomGenerator.default.state), configuration: configJSON,
-                                  extra: ["history": historyJSON, "best_accuracy": String(trainer.bestValidationAccuracy)])
-            try ckpt.save(to: out.appendingPathComponent("last.ckpt"))
-        }
+        try trainer.fit(train: trainPart, validation: validation, epochs: epochs, batchSize: batchSize, shuffle: true, seed: seed,
+                        callbacks: callbacks, checkpointDirectory: out, curvesDirectory: out, resumeFrom: resumeURL)
         let elapsed = Date().timeIntervalSince(t0)
-        try trainer.restoreBest()
+        // Keep-the-best: evaluate the weights of the best validation epoch.
+        if FileManager.default.fileExists(atPath: bestURL.path) { try loadWeights(into: net, from: bestURL) }
         let test = evaluateClassifier(net, on: data.test)
         print("best \(valName) accuracy " + String(format: "%.2f%%; test accuracy of the best model %.2f%% (loss %.4f) on %d samples; %.1f s",
-                                                   100 * trainer.bestValidationAccuracy, 100 * test.accuracy, test.loss, test.count, elapsed))
-        let history = trainer.curveHistory
-        if !(history["loss"] ?? []).isEmpty {
-            let urls = try TrainingCurves.write(history: history, to: out, name: "curves")
-            print("wrote \(urls.png.path) and \(urls.svg.path)")
+                                                   100 * best.best, 100 * test.accuracy, test.loss, test.count, elapsed))
+        if !trainer.history.epochs.isEmpty {
+            print("wrote \(out.appendingPathComponent("curves.png").path) and \(out.appendingPathComponent("curves.svg").path)")
         }
-        try writeHistoryCSV(trainer.history, to: out.appendingPathComponent("history.csv"))
-        print("wrote \(bestURL.path) and \(out.appendingPathComponent("last.ckpt").path)")
+        print("wrote \(bestURL.path), \(lastURL.path) and \(out.appendingPathComponent("history.csv").path)")
     }
-}
-
-/// One row per epoch: epoch, then the history's columns in a fixed order.
-func writeHistoryCSV(_ history: [String: [Double]], to url: URL) throws {
-    let keys = ["loss", "accuracy", "val_loss", "val_accuracy", "lr"].filter { history[$0] != nil }
-    let n = history["loss"]?.count ?? 0
-    var text = "epoch," + keys.joined(separator: ",") + "\n"
-    for i in 0..<n {
-        text += "\(i + 1)," + keys.map { k in (history[k].flatMap { i < $0.count ? $0[i] : nil }).map { String($0) } ?? "" }.joined(separator: ",") + "\n"
-    }
-    try AtomicFile.write(Data(text.utf8), to: url)
 }
