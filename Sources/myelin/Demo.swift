@@ -58,7 +58,13 @@ struct Demo: ParsableCommand {
         // Keep-the-best: the weights of the best validation epoch go to the weights file.
         let folder = URL(fileURLWithPath: output)
         let weightsURL = folder.appendingPathComponent("digits-cnn.safetensors")
-        let best = ModelCheckpoint(weightsURL, monitor: "val_accuracy", saveBestOnly: true, weightsOnly: true)
+        // The run's settings go into the weights file, so `myelin predict --weights` rebuilds the model.
+        let settings = RunConfiguration(
+            model: ModelSpec(name: "digits-cnn", inputShape: [1, 8, 8], classes: 10), dataset: "digits",
+            classNames: (0...9).map(String.init), csv: nil, epochs: epochs, batchSize: batchSize, optimizer: "adam",
+            learningRate: learningRate, momentum: 0, weightDecay: 0, schedule: "none", seed: seed, validationFraction: 0.1)
+        let best = ModelCheckpoint(weightsURL, monitor: "val_accuracy", saveBestOnly: true, weightsOnly: true,
+                                   metadata: [RunConfiguration.metadataKey: try settings.json()])
         let curves = CurvesCallback(directory: folder, name: "curves", title: "DigitsCNN on the UCI digits", everyEpoch: false)
         let start = Date()
         try trainer.fit(train: train, validation: validation, epochs: epochs, batchSize: batchSize, seed: seed,
