@@ -36,10 +36,10 @@ public enum PNG {
     /// Encodes interleaved 8-bit pixels, row-major from the top-left, `colorType.channels` bytes each.
     public static func encode(pixels: [UInt8], width: Int, height: Int, colorType: ColorType = .rgb, compressionLevel: Int = 6) -> Data {
         require(width > 0 && height > 0 && width <= Int(Int32.max) && height <= Int(Int32.max),
-                     "PNG.encode: image size \(width)×\(height) is invalid (each side 1...\(Int32.max))")
+                "PNG.encode: image size \(width)×\(height) is invalid (each side 1...\(Int32.max))")
         let bpp = colorType.channels
         require(pixels.count == width * height * bpp,
-                     "PNG.encode: \(pixels.count) bytes cannot be a \(width)×\(height) \(colorType) image, which needs \(width * height * bpp)")
+                "PNG.encode: \(pixels.count) bytes cannot be a \(width)×\(height) \(colorType) image, which needs \(width * height * bpp)")
         let filtered = filterRows(pixels, width: width, height: height, bpp: bpp)
         var out = Data(signature)
         var ihdr = [UInt8]()
@@ -64,7 +64,7 @@ public enum PNG {
     /// values in 0...255; both are clamped.
     public static func encode(_ image: Tensor) -> Data {
         require(image.rank == 2 || (image.rank == 3 && (1...4).contains(image.shape[2])),
-                     "PNG.encode: an image tensor must have shape [H, W] or [H, W, C] with C in 1...4, not \(image.shape)")
+                "PNG.encode: an image tensor must have shape [H, W] or [H, W, C] with C in 1...4, not \(image.shape)")
         let (h, w, c) = (image.shape[0], image.shape[1], image.rank == 3 ? image.shape[2] : 1)
         let values = image.scalars(as: Double.self)
         let scale = image.dtype.isFloatingPoint ? 255.0 : 1.0

@@ -18,7 +18,7 @@ struct RasterCanvas: ChartCanvas {
 
     init(width: Int, height: Int) {
         require(width > 0 && height > 0 && width * height <= 50_000_000,
-                     "chart: a \(width)×\(height) picture is invalid (positive sides, at most 50 megapixels)")
+                "chart: a \(width)×\(height) picture is invalid (positive sides, at most 50 megapixels)")
         (w, h) = (width, height)
         px = [UInt8](repeating: 255, count: width * height * Self.ss * Self.ss * 3)
         let scale = min(Double(width) / 800, Double(height) / 500)

@@ -153,7 +153,7 @@ open class Optimizer {
         for (k, v) in defaults where group.options[k] == nil { group.options[k] = v }
         let existing = Set(parameters.map { ObjectIdentifier($0) })
         require(group.parameters.allSatisfy { !existing.contains(ObjectIdentifier($0)) },
-                     "\(name): a parameter appears in more than one parameter group")
+                "\(name): a parameter appears in more than one parameter group")
         paramGroups.append(group)
         states += Array(repeating: nil, count: group.parameters.count)
     }
@@ -180,7 +180,7 @@ open class Optimizer {
                 defer { index += 1 }
                 guard p.requiresGrad, var g = p.grad else { continue }
                 require(g.shape == p.shape,
-                             "\(type(of: self)).step: gradient of parameter \(index) has shape \(g.shape), but the parameter has shape \(p.shape)")
+                        "\(type(of: self)).step: gradient of parameter \(index) has shape \(g.shape), but the parameter has shape \(p.shape)")
                 if g.dtype != p.value.dtype { g = g.detached().to(p.value.dtype) }
                 let state: ParameterState
                 if let s = states[index] { state = s } else { state = ParameterState(); states[index] = state }

@@ -61,7 +61,7 @@ open class LRScheduler: LearningRateSchedule {
         lastEpoch += 1
         let lrs = learningRates()
         require(lrs.count == optimizer.paramGroups.count,
-                     "\(type(of: self)): the optimizer has \(optimizer.paramGroups.count) parameter groups, but the schedule was made for \(lrs.count)")
+                "\(type(of: self)): the optimizer has \(optimizer.paramGroups.count) parameter groups, but the schedule was made for \(lrs.count)")
         for (g, lr) in zip(optimizer.paramGroups, lrs) { g.learningRate = lr }
         lastLearningRates = lrs
     }
@@ -224,7 +224,7 @@ public final class WarmupCosine: LRScheduler {
     public init(_ optimizer: Optimizer, warmupSteps: Int, totalSteps: Int, minLearningRate: Double = 0,
                 warmupStartFactor: Double = 0, interval: ScheduleInterval = .batch) {
         require(warmupSteps >= 0 && totalSteps > warmupSteps,
-                     "WarmupCosine: need 0 <= warmupSteps < totalSteps, not warmupSteps \(warmupSteps), totalSteps \(totalSteps)")
+                "WarmupCosine: need 0 <= warmupSteps < totalSteps, not warmupSteps \(warmupSteps), totalSteps \(totalSteps)")
         require((0...1).contains(warmupStartFactor), "WarmupCosine: warmupStartFactor must lie in [0, 1], not \(warmupStartFactor)")
         self.warmupSteps = warmupSteps
         self.totalSteps = totalSteps
@@ -290,7 +290,7 @@ public final class OneCycleLR: LRScheduler {
         require(totalSteps > 0, "OneCycleLR: totalSteps must be positive, not \(totalSteps)")
         require((0...1).contains(pctStart), "OneCycleLR: pctStart must lie in [0, 1], not \(pctStart)")
         require(maxLearningRates == nil || maxLearningRates?.count == groups,
-                     "OneCycleLR: \(maxLearningRates?.count ?? 0) maxLearningRates for \(groups) parameter groups")
+                "OneCycleLR: \(maxLearningRates?.count ?? 0) maxLearningRates for \(groups) parameter groups")
         let maxLRs = maxLearningRates ?? Array(repeating: maxLearningRate, count: groups)
         let total = Double(totalSteps)
         let (i, m, lo, mm, bm) = (Self.initialLR, Self.maxLR, Self.minLR, Self.maxMom, Self.baseMom)
@@ -403,7 +403,7 @@ public final class ReduceLROnPlateau: LearningRateSchedule {
         require(factor < 1, "ReduceLROnPlateau: factor must be < 1, not \(factor)")
         let groups = optimizer.paramGroups.count
         require(minLearningRates == nil || minLearningRates?.count == groups,
-                     "ReduceLROnPlateau: expected \(groups) minLearningRates, got \(minLearningRates?.count ?? 0)")
+                "ReduceLROnPlateau: expected \(groups) minLearningRates, got \(minLearningRates?.count ?? 0)")
         self.optimizer = optimizer
         self.mode = mode
         self.factor = factor

@@ -78,11 +78,11 @@ public enum Autograd {
                 if !node.retainsGrad { node.grad = nil }
                 let inputGrads = fn(g, node.parents.map { $0 != nil })
                 require(inputGrads.count == node.parents.count,
-                             "backward of \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
+                        "backward of \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
                 for (parent, ig) in zip(node.parents, inputGrads) {
                     guard let parent, let ig else { continue }
                     require(ig.shape == parent.shape,
-                                 "backward of \(node.name): gradient shape \(ig.shape) does not match input shape \(parent.shape)")
+                            "backward of \(node.name): gradient shape \(ig.shape) does not match input shape \(parent.shape)")
                     parent.grad = accumulate(parent.grad, ig.dtype == parent.dtype ? ig : ig.to(parent.dtype))
                 }
                 if !retainGraph { node.backward = nil }

@@ -37,10 +37,10 @@ extension Tensor {
     /// computed as `start + i·step` in Double, then converted.
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .float32) -> Tensor {
         require(start.isFinite && end.isFinite && step.isFinite,
-                     "arange: start (\(start)), end (\(end)) and step (\(step)) must be finite")
+                "arange: start (\(start)), end (\(end)) and step (\(step)) must be finite")
         require(step != 0, "arange: step must be non-zero")
         require((end - start) * step >= 0,
-                     "arange: end (\(end)) lies on the wrong side of start (\(start)) for step \(step)")
+                "arange: end (\(end)) lies on the wrong side of start (\(start)) for step \(step)")
         let exact = ((end - start) / step).rounded(.up)
         require(exact < Double(Int.max / 16), "arange: \(exact) elements is too many")
         let n = Int(exact)

@@ -365,7 +365,7 @@ extension Tensor {
     func extremum<R: ReduceCombiner>(_ r: R.Type, axes: [Int]?, keepDims: Bool, op: String) -> Tensor {
         let layout = ReductionLayout(shape, axes: axes, keepDims: keepDims, op: op)
         require(layout.reducedCount > 0 || layout.outCount == 0,
-                     "\(op): cannot reduce over an axis of size 0 (shape \(shape), axes \(layout.axes))")
+                "\(op): cannot reduce over an axis of size 0 (shape \(shape), axes \(layout.axes))")
         // Integers go through float64 (exact up to 2^53) and come back in their own dtype.
         if !dtype.isFloatingPoint { return to(.float64).extremum(r, axes: axes, keepDims: keepDims, op: op).to(dtype) }
         let out = reduceFloat(r, layout, shape: layout.outShape)

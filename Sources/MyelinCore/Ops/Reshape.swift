@@ -8,11 +8,11 @@ extension Tensor {
         if let i = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
             require(known > 0 && count % known == 0 && newShape.filter({ $0 == -1 }).count == 1,
-                         "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+                    "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
             target[i] = count / known
         }
         require(target.allSatisfy { $0 >= 0 } && Shape.count(target) == count,
-                     "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
+                "reshape: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         if target == shape { return self }
         var out = Tensor(storage: storage, shape: target)
         out.gradNode = nil

@@ -68,7 +68,7 @@ public final class RandomGenerator: Sendable {
         }
         set {
             require(newValue.buffered.count <= 4,
-                         "RandomGenerator.state: at most 4 buffered words, got \(newValue.buffered.count)")
+                    "RandomGenerator.state: at most 4 buffered words, got \(newValue.buffered.count)")
             inner.withLock { s in
                 s = Inner(seed: newValue.seed, offset: newValue.offset)
                 var b: [UInt32] = [0, 0, 0, 0]

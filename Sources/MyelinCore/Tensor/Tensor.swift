@@ -18,7 +18,7 @@ public struct Tensor: @unchecked Sendable {
     /// Wraps existing storage (no copy). `storage.count` must equal the product of `shape`.
     public init(storage: TensorStorage, shape: [Int]) {
         require(storage.count == shape.reduce(1, *),
-                     "Tensor(storage:shape:): \(storage.count) elements cannot have shape \(shape)")
+                "Tensor(storage:shape:): \(storage.count) elements cannot have shape \(shape)")
         self.storage = storage
         self.shape = shape
         self.gradNode = nil
@@ -124,7 +124,7 @@ extension Tensor {
         let shape = shape ?? [scalars.count]
         require(shape.allSatisfy { $0 >= 0 }, "Tensor(_:shape:): negative extent in shape \(shape)")
         require(Self.checkedCount(shape) == scalars.count,
-                     "Tensor(_:shape:): \(scalars.count) values cannot fill shape \(shape)")
+                "Tensor(_:shape:): \(scalars.count) values cannot fill shape \(shape)")
         self.init(copying: scalars, shape: shape, dtype: dtype ?? T.dtype)
     }
 
