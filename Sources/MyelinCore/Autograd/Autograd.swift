@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Reverse-mode automatic differentiation: the tape is the graph of `GradNode`s
 /// hanging off tensors; `backward()` walks it in reverse topological order.
@@ -6,9 +7,8 @@ public enum Autograd {
     /// Whether operations record graph nodes on this thread/task.
     @TaskLocal public static var isRecording = true
 
-    /// Per-thread epoch counter for marking visited nodes without a Set.
-    nonisolated(unsafe) private static var epoch = 0
-    private static let epochLock = NSLock()
+    /// A fresh mark per backward pass, so visited nodes are recognised without a Set.
+    private static let epoch = Atomic<Int>(0)
 
     /// Attaches a graph node to `output` when recording is on and an input needs a
     /// gradient. `backward` receives the output gradient and a mask of the inputs
@@ -45,11 +45,7 @@ public enum Autograd {
         try $isRecording.withValue(true) { try body() }
     }
 
-    static func nextEpoch() -> Int {
-        epochLock.lock(); defer { epochLock.unlock() }
-        epoch += 1
-        return epoch
-    }
+    static func nextEpoch() -> Int { epoch.wrappingAdd(1, ordering: .relaxed).newValue }
 
     /// Backpropagates `seed` (the gradient of some scalar with respect to `root`)
     /// to every leaf reachable from `root`.
