@@ -157,6 +157,29 @@ private func data(_ shape: [Int], seed: UInt64) -> Tensor {
         #expect(abs(lhs - rhs) < 1e-10 * Swift.max(1, abs(lhs)))
     }
 
+    @Test func batchSpreadOverCoresMatchesImageByImage() {
+        // Large enough for several workers (each with its own partial weight gradient).
+        let x = data([4, 8, 8, 8], seed: 11), w = data([8, 4, 3, 3], seed: 12), b = data([8], seed: 13)
+        let gy = data([4, 8, 16, 16], seed: 14)
+        func run(_ x: Tensor, _ gy: Tensor) -> (Tensor, Tensor, Tensor, Tensor) {
+            let (xv, wv, bv) = (x.requiringGrad(), w.requiringGrad(), b.requiringGrad())
+            let y = convTranspose2d(xv, weight: wv, bias: bv, stride: 2, padding: 1, outputPadding: 1, groups: 2)
+            y.backward(gradient: gy)
+            return (y, xv.grad ?? Tensor.zeros([0]), wv.grad ?? Tensor.zeros([0]), bv.grad ?? Tensor.zeros([0]))
+        }
+        let (y, dx, dw, db) = run(x, gy)
+        var dwSum = Tensor.zeros(w.shape, dtype: .float64), dbSum = Tensor.zeros([8], dtype: .float64)
+        for n in 0..<4 {
+            let (yn, dxn, dwn, dbn) = run(x[n..<(n + 1)], gy[n..<(n + 1)])
+            expectClose(y[n..<(n + 1)], yn, rtol: 1e-12, atol: 1e-12, "image \(n) output")
+            expectClose(dx[n..<(n + 1)], dxn, rtol: 1e-12, atol: 1e-12, "image \(n) grad input")
+            dwSum = dwSum + dwn
+            dbSum = dbSum + dbn
+        }
+        expectClose(dw, dwSum, rtol: 1e-12, atol: 1e-11, "grad weight")
+        expectClose(db, dbSum, rtol: 1e-12, atol: 1e-11, "grad bias")
+    }
+
     @Test func outputShapes() {
         let x = Tensor.zeros([2, 8, 5, 7])
         #expect(ConvTranspose2D(8, 4, 2, stride: 2)(x).shape == [2, 4, 10, 14])
