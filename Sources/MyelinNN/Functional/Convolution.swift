@@ -89,7 +89,7 @@ struct ConvGeometry {
     var l: Int { oh * ow }
     var planeIn: Int { h * w }
     /// A 1×1, stride-1, unpadded convolution is a plain GEMM on the input: no im2col.
-    var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0 }
+    var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pb == 0 && pl == 0 && pr == 0 && oh == h && ow == w }
 }
 
 @inline(__always) func convFloorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
