@@ -1,0 +1,102 @@
+import MyelinCore
+import MyelinNN
+
+/// VGG (Simonyan and Zisserman, 2014) in the configurations of the paper's table 1, with
+/// torchvision's layout and names ("features.N", "classifier.N"), with or without batch
+/// normalisation after each convolution:
+///
+///     A  VGG-11  132,863,336 parameters at 1000 classes
+///     B  VGG-13  133,047,848
+///     C  VGG-16 with a 1×1 convolution ending blocks 3, 4 and 5
+///     D  VGG-16  138,357,544
+///     E  VGG-19  143,667,240
+///
+/// (A-LRN needs local response normalisation, which Myelin does not have yet.)
+/// `includeTop: false` keeps only `features`: [N, 512, H/32, W/32].
+public final class VGG: Module, UnaryLayer, SummaryTraceable {
+    public enum Configuration: String, Sendable, CaseIterable {
+        case a = "A", b = "B", c = "C", d = "D", e = "E"
+
+        /// Depth in weight layers: 11, 13, 16, 16, 19.
+        public var depth: Int { [11, 13, 16, 16, 19][Self.allCases.firstIndex(of: self) ?? 0] }
+
+        /// Convolutions as (output channels, kernel size); nil is a 2×2 max-pooling.
+        public var layers: [(channels: Int, kernel: Int)?] {
+            func conv(_ c: Int, _ k: Int = 3) -> (channels: Int, kernel: Int)? { (c, k) }
+            switch self {
+            case .a:
+                return [conv(64), nil, conv(128), nil, conv(256), conv(256), nil, conv(512), conv(512), nil,
+                        conv(512), conv(512), nil]
+            case .b:
+                return [conv(64), conv(64), nil, conv(128), conv(128), nil, conv(256), conv(256), nil,
+                        conv(512), conv(512), nil, conv(512), conv(512), nil]
+            case .c, .d:
+                let k = self == .c ? 1 : 3
+                return [conv(64), conv(64), nil, conv(128), conv(128), nil, conv(256), conv(256), conv(256, k), nil,
+                        conv(512), conv(512), conv(512, k), nil, conv(512), conv(512), conv(512, k), nil]
+            case .e:
+                return [conv(64), conv(64), nil, conv(128), conv(128), nil] + Array(repeating: conv(256), count: 4) + [nil]
+                    + Array(repeating: conv(512), count: 4) + [nil] + Array(repeating: conv(512), count: 4) + [nil]
+            }
+        }
+    }
+
+    public let features: Sequential
+    public let avgpool: AdaptiveAvgPool2D?
+    public let classifier: Sequential?
+    public let configuration: Configuration
+    public let batchNorm: Bool
+    public let classes: Int
+
+    public init(_ configuration: Configuration, batchNorm: Bool = false, classes: Int = 1000, includeTop: Bool = true,
+                inputChannels: Int = 3, dropout: Double = 0.5, generator: RandomGenerator = .default) {
+        require(classes > 0 && inputChannels > 0, "VGG: classes and inputChannels must be positive")
+        var layers: [any UnaryLayer] = []
+        var c = inputChannels
+        for spec in configuration.layers {
+            guard let spec else { layers.append(MaxPool2D(2)); continue }
+            layers.append(Conv2D(c, spec.channels, IntPair(spec.kernel), padding: .symmetric(spec.kernel / 2, spec.kernel / 2),
+                                 generator: generator))
+            if batchNorm { layers.append(BatchNorm2D(spec.channels)) }
+            layers.append(ReLU())
+            c = spec.channels
+        }
+        features = Sequential(layers)
+        if includeTop {
+            avgpool = AdaptiveAvgPool2D(7)
+            classifier = Sequential {
+                Linear(512 * 7 * 7, 4096, generator: generator); ReLU(); Dropout(dropout, generator: generator)
+                Linear(4096, 4096, generator: generator); ReLU(); Dropout(dropout, generator: generator)
+                Linear(4096, classes, generator: generator)
+            }
+        } else {
+            avgpool = nil
+            classifier = nil
+        }
+        self.configuration = configuration
+        self.batchNorm = batchNorm
+        self.classes = classes
+        super.init()
+    }
+
+    /// VGG-11, -13, -16, -19 (configurations A, B, D, E).
+    public convenience init(depth: Int, batchNorm: Bool = false, classes: Int = 1000, includeTop: Bool = true,
+                            generator: RandomGenerator = .default) {
+        let byDepth: [Int: Configuration] = [11: .a, 13: .b, 16: .d, 19: .e]
+        guard let cfg = byDepth[depth] else { requirementFailure("VGG: depth must be 11, 13, 16 or 19, got \(depth)") }
+        self.init(cfg, batchNorm: batchNorm, classes: classes, includeTop: includeTop, generator: generator)
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        let x = features(input)
+        guard let avgpool, let classifier else { return x }
+        return classifier(avgpool(x).flattened(startAxis: 1))
+    }
+
+    public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
+        var s = t.trace(features, name: "features", input: input)
+        guard let avgpool, let classifier else { return s }
+        s = t.trace(avgpool, name: "avgpool", input: s)
+        return t.trace(classifier, name: "classifier", input: [s[0], s.dropFirst().reduce(1, *)])
+    }
+}
