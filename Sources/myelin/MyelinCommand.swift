@@ -19,6 +19,12 @@ struct MyelinCommand: ParsableCommand {
     /// signal handler below exits without the runtime's backtrace).
     static func main() {
         installTrapHandlers()
+        // Help and version requests take ArgumentParser's own path, which renders them.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.contains(where: { ["-h", "--help", "help", "--version"].contains($0) }) {
+            main(arguments)
+            return
+        }
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
