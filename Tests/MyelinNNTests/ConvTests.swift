@@ -5,52 +5,11 @@ import Myelin
 /// The PyTorch reference values written by scripts/fixtures_conv.py, and the case list
 /// (JSON in the file's metadata) that says which op and arguments produced each.
 enum ConvFixtures {
-    /// One case of the file's "cases" list: its name, op and arguments by kind.
-    struct Case: Sendable {
-        let name: String, op: String
-        var pairs: [String: IntPair] = [:], ints: [String: Int] = [:], bools: [String: Bool] = [:], strings: [String: String] = [:]
-
-        func pair(_ key: String) -> IntPair {
-            guard let p = pairs[key] else { fatalError("case \(name): '\(key)' is not a pair") }
-            return p
-        }
-    }
-
-    static let file: (tensors: [String: Tensor], cases: [Case]) = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/conv.safetensors")
-        do {
-            let (tensors, metadata) = try SafeTensors.read(contentsOf: url)
-            let json = Data((metadata["cases"] ?? "[]").utf8)
-            let raw = try JSONSerialization.jsonObject(with: json) as? [[String: Any]] ?? []
-            let flags: Set<String> = ["bias", "ceil", "count_include_pad"]
-            let cases = raw.map { entry -> Case in
-                var c = Case(name: entry["name"] as? String ?? "?", op: entry["op"] as? String ?? "?")
-                for (key, value) in entry where key != "name" && key != "op" {
-                    if let v = value as? [Int], v.count == 2 { c.pairs[key] = IntPair(v[0], v[1]) }
-                    else if let v = value as? String { c.strings[key] = v }
-                    else if flags.contains(key), let v = value as? Bool { c.bools[key] = v }
-                    else if let v = value as? Int { c.ints[key] = v }
-                }
-                return c
-            }
-            return (tensors, cases)
-        } catch {
-            fatalError("cannot read \(url.path): \(error); run scripts/fixtures_conv.py")
-        }
-    }()
-
-    static func tensor(_ name: String) -> Tensor {
-        guard let t = file.tensors[name] else { fatalError("fixture '\(name)' is missing; rerun scripts/fixtures_conv.py") }
-        return t
-    }
-
-    static func has(_ name: String) -> Bool { file.tensors[name] != nil }
-
-    static func named(_ name: String) -> Case {
-        guard let c = file.cases.first(where: { $0.name == name }) else { fatalError("no fixture case \(name)") }
-        return c
-    }
+    typealias Case = CaseFixtures.Case
+    static let file = CaseFixtures(file: "conv.safetensors", script: "fixtures_conv.py", flags: ["bias", "ceil", "count_include_pad"])
+    static func tensor(_ name: String) -> Tensor { file.tensor(name) }
+    static func has(_ name: String) -> Bool { file.has(name) }
+    static func named(_ name: String) -> Case { file.named(name) }
 }
 
 /// Element-wise |a − b| ≤ atol + rtol·|b|, reporting the worst element.

@@ -4,56 +4,12 @@ import Myelin
 
 /// The PyTorch reference values written by scripts/fixtures_conv4.py and its case list.
 enum Conv4Fixtures {
-    struct Case: Sendable {
-        let name: String, op: String
-        var pairs: [String: IntPair] = [:], numbers: [String: Double] = [:], bools: [String: Bool] = [:], strings: [String: String] = [:]
-
-        func pair(_ key: String) -> IntPair {
-            guard let p = pairs[key] else { fatalError("case \(name): '\(key)' is not a pair") }
-            return p
-        }
-        func number(_ key: String) -> Double {
-            guard let v = numbers[key] else { fatalError("case \(name): '\(key)' is not a number") }
-            return v
-        }
-    }
-
-    static let file: (tensors: [String: Tensor], cases: [Case]) = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/conv4.safetensors")
-        do {
-            let (tensors, metadata) = try SafeTensors.read(contentsOf: url)
-            let raw = try JSONSerialization.jsonObject(with: Data((metadata["cases"] ?? "[]").utf8)) as? [[String: Any]] ?? []
-            let flags: Set<String> = ["bias", "align_corners"]
-            let cases = raw.map { entry -> Case in
-                var c = Case(name: entry["name"] as? String ?? "?", op: entry["op"] as? String ?? "?")
-                for (key, value) in entry where key != "name" && key != "op" {
-                    if let v = value as? [Int], v.count == 2 { c.pairs[key] = IntPair(v[0], v[1]) }
-                    else if let v = value as? String { c.strings[key] = v }
-                    else if flags.contains(key), let v = value as? Bool { c.bools[key] = v }
-                    else if let v = value as? Double { c.numbers[key] = v }
-                }
-                return c
-            }
-            return (tensors, cases)
-        } catch {
-            fatalError("cannot read \(url.path): \(error); run scripts/fixtures_conv4.py")
-        }
-    }()
-
-    static func tensor(_ name: String) -> Tensor {
-        guard let t = file.tensors[name] else { fatalError("fixture '\(name)' is missing; rerun scripts/fixtures_conv4.py") }
-        return t
-    }
-
-    static func has(_ name: String) -> Bool { file.tensors[name] != nil }
-
-    static func named(_ name: String) -> Case {
-        guard let c = file.cases.first(where: { $0.name == name }) else { fatalError("no fixture case \(name)") }
-        return c
-    }
-
-    static func names(op: String) -> [String] { file.cases.filter { $0.op == op }.map(\.name) }
+    typealias Case = CaseFixtures.Case
+    static let file = CaseFixtures(file: "conv4.safetensors", script: "fixtures_conv4.py", flags: ["bias", "align_corners"])
+    static func tensor(_ name: String) -> Tensor { file.tensor(name) }
+    static func has(_ name: String) -> Bool { file.has(name) }
+    static func named(_ name: String) -> Case { file.named(name) }
+    static func names(op: String) -> [String] { file.names(op: op) }
 }
 
 private func data(_ shape: [Int], seed: UInt64) -> Tensor {

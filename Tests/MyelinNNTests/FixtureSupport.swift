@@ -166,3 +166,67 @@ func randomDoubles(_ shape: [Int], seed: UInt64, scale: Double = 1) -> Tensor {
 func stopMessage(_ result: ExitTest.Result?) -> String {
     String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
 }
+
+/// A fixture file whose metadata "cases" (JSON) lists each case's name, op and arguments,
+/// as the convolution scripts write them (scripts/fixtures_conv.py, fixtures_conv4.py).
+struct CaseFixtures: Sendable {
+    /// One case: its name, op and arguments by kind.
+    struct Case: Sendable {
+        let name: String, op: String
+        var pairs: [String: IntPair] = [:], ints: [String: Int] = [:], numbers: [String: Double] = [:]
+        var bools: [String: Bool] = [:], strings: [String: String] = [:]
+
+        func pair(_ key: String) -> IntPair {
+            guard let p = pairs[key] else { fatalError("case \(name): '\(key)' is not a pair") }
+            return p
+        }
+        func number(_ key: String) -> Double {
+            guard let v = numbers[key] else { fatalError("case \(name): '\(key)' is not a number") }
+            return v
+        }
+    }
+
+    let tensors: [String: Tensor]
+    let cases: [Case]
+    let script: String
+
+    /// Reads Fixtures/`file`; keys in `flags` are booleans, whole numbers also fill `ints`.
+    init(file: String, script: String, flags: Set<String>) {
+        self.script = script
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(file)")
+        do {
+            let (tensors, metadata) = try SafeTensors.read(contentsOf: url)
+            let raw = try JSONSerialization.jsonObject(with: Data((metadata["cases"] ?? "[]").utf8)) as? [[String: Any]] ?? []
+            self.tensors = tensors
+            self.cases = raw.map { entry -> Case in
+                var c = Case(name: entry["name"] as? String ?? "?", op: entry["op"] as? String ?? "?")
+                for (key, value) in entry where key != "name" && key != "op" {
+                    if let v = value as? [Int], v.count == 2 { c.pairs[key] = IntPair(v[0], v[1]) }
+                    else if let v = value as? String { c.strings[key] = v }
+                    else if flags.contains(key), let v = value as? Bool { c.bools[key] = v }
+                    else if let v = value as? Double {
+                        c.numbers[key] = v
+                        if let i = value as? Int { c.ints[key] = i }
+                    }
+                }
+                return c
+            }
+        } catch {
+            fatalError("cannot read \(url.path): \(error); run scripts/\(script)")
+        }
+    }
+
+    func tensor(_ name: String) -> Tensor {
+        guard let t = tensors[name] else { fatalError("fixture '\(name)' is missing; rerun scripts/\(script)") }
+        return t
+    }
+
+    func has(_ name: String) -> Bool { tensors[name] != nil }
+
+    func named(_ name: String) -> Case {
+        guard let c = cases.first(where: { $0.name == name }) else { fatalError("no fixture case \(name)") }
+        return c
+    }
+
+    func names(op: String) -> [String] { cases.filter { $0.op == op }.map(\.name) }
+}
