@@ -24,12 +24,12 @@ public final class AlexNet: Module, UnaryLayer, SummaryTraceable {
     public let variant: Variant
     public let classes: Int
 
-    public init(classes: Int = 1000, variant: Variant = .torchvision, includeTop: Bool = true, dropout: Double = 0.5,
-                generator: RandomGenerator = .default) {
-        require(classes > 0, "AlexNet: classes must be positive, got \(classes)")
+    public init(classes: Int = 1000, variant: Variant = .torchvision, includeTop: Bool = true, inputChannels: Int = 3,
+                dropout: Double = 0.5, generator: RandomGenerator = .default) {
+        require(classes > 0 && inputChannels > 0, "AlexNet: classes and inputChannels must be positive")
         let w = variant == .torchvision ? [64, 192, 384, 256, 256] : [96, 256, 384, 384, 256]
         features = Sequential {
-            Conv2D(3, w[0], 11, stride: 4, padding: 2, generator: generator); ReLU()
+            Conv2D(inputChannels, w[0], 11, stride: 4, padding: 2, generator: generator); ReLU()
             MaxPool2D(3, stride: 2)
             Conv2D(w[0], w[1], 5, padding: 2, generator: generator); ReLU()
             MaxPool2D(3, stride: 2)

@@ -61,7 +61,13 @@ public enum ModelZoo {
     /// Builds the model, checking that its input fits `spec.inputShape` first.
     public static func make(_ spec: ModelSpec, generator: RandomGenerator = .default) throws -> any UnaryLayer {
         guard let name = canonicalName(spec.name) else {
-            throw ModelZooError("unknown model \"\(spec.name)\" (models: \(names.joined(separator: ", ")))")
+            // The ImageNet-style zoo (resnet18, vgg11-bn, ...) on images of any channels and size.
+            if VisionModels.entry(spec.name) != nil {
+                if let p = spec.dropout, !(p >= 0 && p < 1) { throw ModelZooError("\(spec.name): dropout must be in [0, 1), got \(p)") }
+                guard spec.classes >= 2 else { throw ModelZooError("\(spec.name): needs at least 2 classes, the data has \(spec.classes)") }
+                return try VisionModels.make(spec.name, classes: spec.classes, inputShape: spec.inputShape, generator: generator)
+            }
+            throw ModelZooError("unknown model \"\(spec.name)\" (models: \((names + VisionModels.names).joined(separator: ", ")))")
         }
         let shape = spec.inputShape
         guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else {

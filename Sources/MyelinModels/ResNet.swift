@@ -156,11 +156,12 @@ public final class ResNet: Module, UnaryLayer, SummaryTraceable {
 
     /// ResNet-18, -34, -50, -101 or -152.
     public convenience init(depth: Int, classes: Int = 1000, includeTop: Bool = true, variant: ResNetVariant = .v1_5,
-                            generator: RandomGenerator = .default) {
+                            inputChannels: Int = 3, generator: RandomGenerator = .default) {
         guard let (block, blocks) = Self.depths[depth] else {
             requirementFailure("ResNet: depth must be 18, 34, 50, 101 or 152, got \(depth)")
         }
-        self.init(block: block, blocks: blocks, classes: classes, includeTop: includeTop, variant: variant, generator: generator)
+        self.init(block: block, blocks: blocks, classes: classes, includeTop: includeTop, variant: variant,
+                  inputChannels: inputChannels, generator: generator)
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {

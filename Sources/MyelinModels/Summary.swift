@@ -220,44 +220,6 @@ func groupDigits(_ n: Int) -> String {
     return (n < 0 ? "-" : "") + out
 }
 
-/// The ImageNet-sized models of the zoo by name, for `myelin summary`.
-public enum VisionModels {
-    public static let names: [String] = {
-        var n = ["alexnet", "alexnet-original"]
-        for c in ["a", "b", "c", "d", "e"] { n += ["vgg-\(c)", "vgg-\(c)-bn"] }
-        for d in [11, 13, 16, 19] { n += ["vgg\(d)", "vgg\(d)-bn"] }
-        for d in [18, 34, 50, 101, 152] { n.append("resnet\(d)") }
-        for d in [50, 101, 152] { n.append("resnet\(d)-v1") }
-        return n
-    }()
-
-    /// Builds `name` (case-insensitive; "vgg16_bn", "resnet-50" accepted), or throws `ModelZooError`.
-    public static func make(_ name: String, classes: Int = 1000, includeTop: Bool = true,
-                            generator: RandomGenerator = .default) throws -> any UnaryLayer {
-        var n = name.lowercased().replacingOccurrences(of: "_", with: "-")
-        if n.hasPrefix("resnet-") { n = "resnet" + n.dropFirst(7) }
-        guard names.contains(n) else {
-            throw ModelZooError("unknown model \"\(name)\" (models: \(names.joined(separator: ", ")))")
-        }
-        guard classes >= 1 else { throw ModelZooError("\(n): classes must be positive, got \(classes)") }
-        if n.hasPrefix("alexnet") {
-            return AlexNet(classes: classes, variant: n == "alexnet" ? .torchvision : .original, includeTop: includeTop, generator: generator)
-        }
-        let bn = n.hasSuffix("-bn")
-        if n.hasPrefix("vgg") {
-            let core = bn ? String(n.dropLast(3)) : n
-            if core.hasPrefix("vgg-"), let cfg = VGG.Configuration(rawValue: core.dropFirst(4).uppercased()) {
-                return VGG(cfg, batchNorm: bn, classes: classes, includeTop: includeTop, generator: generator)
-            }
-            let depth = Int(core.dropFirst(3)) ?? 0
-            return VGG(depth: depth, batchNorm: bn, classes: classes, includeTop: includeTop, generator: generator)
-        }
-        let v1 = n.hasSuffix("-v1")
-        let depth = Int((v1 ? n.dropLast(3) : Substring(n)).dropFirst(6)) ?? 0
-        return ResNet(depth: depth, classes: classes, includeTop: includeTop, variant: v1 ? .v1 : .v1_5, generator: generator)
-    }
-}
-
 // The earlier zoo models call their pooling and activations as functions; these say how
 // shapes flow through them, so their summaries count every MAC.
 extension LeNet5: SummaryTraceable {

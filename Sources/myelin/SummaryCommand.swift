@@ -42,12 +42,13 @@ struct Summary: ParsableCommand {
             net = try ModelZoo.make(ModelSpec(name: small, inputShape: shape, classes: classes ?? 10))
         } else {
             shape = try input.map(Self.parseShape) ?? [3, 224, 224]
-            guard shape.count == 3, shape[0] == 3 else { throw CLIError("\(model) takes images 3xHxW, not \(shape.map(String.init).joined(separator: "x"))") }
+            guard VisionModels.entry(model) != nil else {
+                throw CLIError("unknown model \"\(model)\" (models: \((VisionModels.names + ModelZoo.names).joined(separator: ", ")))")
+            }
             do {
-                net = try VisionModels.make(model, classes: classes ?? 1000, includeTop: !noTop)
+                net = try VisionModels.make(model, classes: classes ?? 1000, inputShape: shape, includeTop: !noTop)
             } catch let e as ModelZooError {
-                throw CLIError("unknown model \"\(model)\" (models: \((VisionModels.names + ModelZoo.names).joined(separator: ", ")))"
-                               + (e.description.contains("unknown") ? "" : ": \(e)"))
+                throw CLIError(e.description)
             }
         }
         let summary = ModelSummary(net, inputShape: shape, batchSize: batchSize)
