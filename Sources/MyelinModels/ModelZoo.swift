@@ -51,23 +51,21 @@ public enum ModelZoo {
         "digitscnn": "digits-cnn", "digits_cnn": "digits-cnn", "cnn-digits": "digits-cnn",
     ]
 
-    /// The canonical name for `name` (case-insensitive, aliases resolved), or nil.
+    /// Every name `make` accepts: the small models above, then the vision zoo's.
+    public static var allNames: [String] { names + VisionModels.names }
+
+    /// The canonical name for `name` (case-insensitive, aliases resolved), or nil; vision
+    /// models ("resnet18", "vgg-small", ...) included.
     public static func canonicalName(_ name: String) -> String? {
         let n = name.lowercased()
         if names.contains(n) { return n }
-        return aliases[n]
+        return aliases[n] ?? VisionModels.canonicalName(n)
     }
 
     /// Builds the model, checking that its input fits `spec.inputShape` first.
     public static func make(_ spec: ModelSpec, generator: RandomGenerator = .default) throws -> any UnaryLayer {
         guard let name = canonicalName(spec.name) else {
-            // The ImageNet-style zoo (resnet18, vgg11-bn, ...) on images of any channels and size.
-            if VisionModels.entry(spec.name) != nil {
-                if let p = spec.dropout, !(p >= 0 && p < 1) { throw ModelZooError("\(spec.name): dropout must be in [0, 1), got \(p)") }
-                guard spec.classes >= 2 else { throw ModelZooError("\(spec.name): needs at least 2 classes, the data has \(spec.classes)") }
-                return try VisionModels.make(spec.name, classes: spec.classes, inputShape: spec.inputShape, generator: generator)
-            }
-            throw ModelZooError("unknown model \"\(spec.name)\" (models: \((names + VisionModels.names).joined(separator: ", ")))")
+            throw ModelZooError("unknown model \"\(spec.name)\" (models: \(allNames.joined(separator: ", ")))")
         }
         let shape = spec.inputShape
         guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else {
@@ -75,6 +73,10 @@ public enum ModelZoo {
         }
         if let p = spec.dropout, !(p >= 0 && p < 1) { throw ModelZooError("\(name): dropout must be in [0, 1), got \(p)") }
         guard spec.classes >= 2 else { throw ModelZooError("\(name): needs at least 2 classes, the data has \(spec.classes)") }
+        if VisionModels.entry(name) != nil {
+            // The vision zoo (resnet18, vgg-small, ...) on images of any channels and size.
+            return try VisionModels.make(name, classes: spec.classes, inputShape: shape, generator: generator)
+        }
         let features = shape.reduce(1, *)
         func image(_ what: String) throws -> (c: Int, h: Int, w: Int) {
             guard shape.count == 3 else {

@@ -38,7 +38,7 @@ public struct VisionModelOptions: Sendable {
 ///
 /// Each family adds its entries in its own file (`static let resNetEntries`, ...).
 public enum VisionModels {
-    public static let catalogue: [VisionModelEntry] = alexNetEntries + vggEntries + resNetEntries
+    public static let catalogue: [VisionModelEntry] = alexNetEntries + vggEntries + resNetEntries + smallImageEntries
 
     public static var names: [String] { catalogue.map(\.name) }
 

@@ -81,16 +81,56 @@ open class Module {
     // MARK: Modes
 
     /// Switches this module and all submodules to training (true) or evaluation mode.
+    /// Frozen submodules stay in evaluation mode (see `freeze()`).
     public func train(_ on: Bool = true) {
-        for (_, m) in namedModules() { m.training = on }
+        for (_, m) in namedModules() { m.training = on && !m.isFrozen }
     }
 
     /// Evaluation mode: dropout off, batch norm uses running statistics.
     public func eval() { train(false) }
 
-    /// Stops training every parameter of this module (transfer learning).
-    public func freeze() { parameters().forEach { $0.requiresGrad = false } }
-    public func unfreeze() { parameters().forEach { $0.requiresGrad = true } }
+    // MARK: Freezing (transfer learning)
+
+    /// True after `freeze()`: the module's parameters get no gradients, and `train()`
+    /// leaves it in evaluation mode.
+    public private(set) var isFrozen = false
+
+    /// Stops training this module and everything in it, for transfer learning: its
+    /// parameters stop requiring gradients (optimizers skip them) and it stays in
+    /// evaluation mode, so batch norm keeps its running statistics and dropout is off
+    /// (Keras' `trainable = False`; in PyTorch, `requires_grad_(False)` plus `.eval()`).
+    /// Without the second half, a "frozen" batch norm would still drift with the new data.
+    public func freeze() { freeze(except: []) }
+
+    /// Freezes everything except the submodules at the given paths ("fc", "classifier.6")
+    /// and what is inside them: `model.freeze(except: ["fc"])` trains only the head.
+    /// An unknown path is an error (a typo would otherwise freeze the whole model).
+    public func freeze(except paths: [String]) {
+        let modules = namedModules()
+        let known = Set(modules.map(\.0))
+        for p in paths {
+            require(known.contains(p), "freeze(except:): \(type(of: self)) has no submodule \"\(p)\" "
+                    + "(submodules: \(modules.map(\.0).filter { !$0.isEmpty && !$0.contains(".") }.joined(separator: ", ")))")
+        }
+        func kept(_ path: String) -> Bool { paths.contains { path == $0 || path.hasPrefix($0 + ".") } }
+        func ancestorOfKept(_ path: String) -> Bool { paths.contains { path.isEmpty || $0.hasPrefix(path + ".") } }
+        for (path, m) in modules {
+            let trainable = kept(path)
+            m.ownParameters().forEach { $0.1.requiresGrad = trainable }
+            // A parent of a kept module must still switch modes, so it is not marked frozen.
+            m.isFrozen = !trainable && !ancestorOfKept(path)
+            if m.isFrozen { m.training = false }
+        }
+    }
+
+    /// Makes every parameter trainable again and lets `train()` reach every submodule
+    /// (fine-tuning after training a new head; use a smaller learning rate).
+    public func unfreeze() {
+        for (_, m) in namedModules() {
+            m.isFrozen = false
+            m.ownParameters().forEach { $0.1.requiresGrad = true }
+        }
+    }
 
     /// Clears the gradients of every parameter.
     public func zeroGrad() { parameters().forEach { $0.zeroGrad() } }
@@ -110,6 +150,10 @@ open class Module {
     /// report lists the rest.
     @discardableResult
     public func loadStateDict(_ state: [String: Tensor], strict: Bool = true) throws -> StateDictReport {
+        try loadStateDict(state, strict: strict, dryRun: false)
+    }
+
+    func loadStateDict(_ state: [String: Tensor], strict: Bool, dryRun: Bool) throws -> StateDictReport {
         var targets: [String: (shape: [Int], assign: (Tensor) -> Void)] = [:]
         for (n, p) in namedParameters() { targets[n] = (p.shape, { p.assign($0) }) }
         for (n, b) in namedBuffers() where b.persistent { targets[n] = (b.value.shape, { b.value = $0.to(b.value.dtype) }) }
@@ -121,6 +165,7 @@ open class Module {
             if t.shape != target.shape { report.mismatched.append(.init(name: name, expected: target.shape, found: t.shape)) }
         }
         if strict && !report.isClean { throw report }
+        if dryRun { return report }
         for (name, t) in state {
             guard let target = targets[name], t.shape == target.shape else { continue }
             target.assign(t)
@@ -128,6 +173,27 @@ open class Module {
         }
         report.loaded.sort()
         return report
+    }
+
+    /// The classifier head by convention: the last direct child that has parameters
+    /// ("fc" in ResNet, "classifier" in VGG, "fc3" in LeNet-5); nil when none has any.
+    public var headName: String? {
+        namedChildren().last { $0.1.parameterCount > 0 }?.0
+    }
+
+    /// Loads a pretrained model's tensors for transfer learning: everything except what
+    /// lies under `skipping` (the old head, typically `[headName]`) must be found in
+    /// `state` with the same shape, while extra tensors in `state` (its head, its
+    /// classifier when this model has `includeTop: false`) are ignored. Throws the report,
+    /// changing nothing, when a backbone tensor is missing or mis-shaped.
+    @discardableResult
+    public func loadPretrained(_ state: [String: Tensor], skipping prefixes: [String] = []) throws -> StateDictReport {
+        func skipped(_ name: String) -> Bool { prefixes.contains { name == $0 || name.hasPrefix($0 + ".") } }
+        var report = try loadStateDict(state.filter { !skipped($0.key) }, strict: false, dryRun: true)
+        report.missing.removeAll(where: skipped)
+        report.unexpected = []
+        guard report.missing.isEmpty && report.mismatched.isEmpty else { throw report }
+        return try loadStateDict(state.filter { !skipped($0.key) }, strict: false)
     }
 
     // MARK: Reflection
@@ -141,7 +207,7 @@ open class Module {
         var out: [(String, Any)] = []
         for mirror in mirrors.reversed() {
             for child in mirror.children {
-                guard var label = child.label, label != "training" else { continue }
+                guard var label = child.label, label != "training", label != "isFrozen" else { continue }
                 if label.hasPrefix("_") { label.removeFirst() }
                 // Optional properties (a layer's bias, a block's downsample) count when present.
                 if let opt = child.value as? AnyOptional {

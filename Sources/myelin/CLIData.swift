@@ -116,7 +116,29 @@ enum DataSources {
     static let testSplitSeed: UInt64 = 20_240_601
     static let testFraction = 0.2
 
-    static func load(_ choice: DatasetChoice, dataDir: String?, csvPreprocessing: CSVPreprocessing? = nil) throws -> LoadedData {
+    /// The data set, with its images resized to `resize` ([H, W], bilinear) when given.
+    static func load(_ choice: DatasetChoice, dataDir: String?, csvPreprocessing: CSVPreprocessing? = nil,
+                     resize: [Int]? = nil) throws -> LoadedData {
+        let data = try load(choice, dataDir: dataDir, csvPreprocessing: csvPreprocessing)
+        guard let resize, resize.count == 2 else { return data }
+        guard data.sampleShape.count == 3 else {
+            throw CLIError("--resize applies to images, but \(data.name) has samples of shape \(data.sampleShape)")
+        }
+        if Array(data.sampleShape.suffix(2)) == resize { return data }
+        func resized(_ set: any Dataset) -> any Dataset {
+            let all = set.all()
+            let x = upsample2d(all.input, size: IntPair(resize[0], resize[1]), mode: .bilinear)
+            return TensorDataset(inputs: x, targets: all.target)
+        }
+        var out = data
+        out.train = resized(data.train)
+        out.test = resized(data.test)
+        out.sampleShape = [data.sampleShape[0]] + resize
+        out.name += " resized to \(resize[0])×\(resize[1])"
+        return out
+    }
+
+    static func load(_ choice: DatasetChoice, dataDir: String?, csvPreprocessing: CSVPreprocessing?) throws -> LoadedData {
         switch choice {
         case .mnist:
             let root = dataDir.map { URL(fileURLWithPath: $0) }

@@ -24,7 +24,7 @@ func loadModel(checkpoint: String?, weights: String?, modelName: String?, option
     }
     if let modelName {
         guard let canonical = ModelZoo.canonicalName(modelName) else {
-            throw CLIError("unknown model \"\(modelName)\" (models: \(ModelZoo.names.joined(separator: ", ")))")
+            throw CLIError("unknown model \"\(modelName)\" (models: \(ModelZoo.allNames.joined(separator: ", ")))")
         }
         if let config, ModelZoo.canonicalName(config.model.name) != canonical {
             throw CLIError("\(path) holds a \(config.model.name), not a \(canonical)")
@@ -36,7 +36,7 @@ func loadModel(checkpoint: String?, weights: String?, modelName: String?, option
         spec = config.model
     } else {
         guard let modelName, let canonical = ModelZoo.canonicalName(modelName) else {
-            throw CLIError("\(path) carries no Myelin configuration; name the model (one of \(ModelZoo.names.joined(separator: ", ")))")
+            throw CLIError("\(path) carries no Myelin configuration; name the model (one of \(ModelZoo.allNames.joined(separator: ", ")))")
         }
         let d = try data()
         loaded = d
@@ -80,7 +80,7 @@ struct Evaluate: ParsableCommand {
             if let dataset { choice = dataset } else if let s = cfg?.dataset, let c = DatasetChoice(argument: s) { choice = c } else {
                 throw CLIError("--dataset is needed (the model file does not say what it was trained on)")
             }
-            let d = try DataSources.load(choice, dataDir: data, csvPreprocessing: cfg?.csv)
+            let d = try DataSources.load(choice, dataDir: data, csvPreprocessing: cfg?.csv, resize: cfg?.resize)
             dataCache = d
             return d
         }

@@ -35,7 +35,7 @@ struct Summary: ParsableCommand {
     func run() throws {
         let net: any UnaryLayer
         let shape: [Int]
-        if let small = ModelZoo.canonicalName(model) {
+        if VisionModels.entry(model) == nil, let small = ModelZoo.canonicalName(model) {
             guard !noTop else { throw CLIError("--no-top applies to the ImageNet models (\(VisionModels.names.joined(separator: ", ")))") }
             let defaults: [String: [Int]] = ["digits-cnn": [1, 8, 8], "logreg": [784], "mlp": [784]]
             shape = try input.map(Self.parseShape) ?? defaults[small] ?? [1, 28, 28]

@@ -18,6 +18,12 @@ struct RunConfiguration: Codable {
     var schedule: String
     var seed: UInt64
     var validationFraction: Double
+    /// Images resized to [H, W] before training (`--resize`); evaluate and predict do the same.
+    var resize: [Int]? = nil
+    /// Only this many training samples were used (`--train-limit`).
+    var trainLimit: Int? = nil
+    /// The weights the run started from (`--init-from`), for the record.
+    var initFrom: String? = nil
 
     static let metadataKey = "myelin.configuration"
 
@@ -91,9 +97,12 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model of the zoo on a data set.",
         discussion: "Models: " + ModelZoo.catalogue.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")
-            + ". Writes last.safetensors (a resumable checkpoint), best.safetensors, curves.png/.svg and history.csv into --output.")
+            + "; and the vision zoo: " + VisionModels.names.joined(separator: ", ")
+            + ". Transfer learning: --init-from W.safetensors --new-head --freeze-backbone trains a new head on a pretrained"
+            + " backbone; a second run --init-from that run's best.safetensors with a smaller --lr fine-tunes everything."
+            + " Writes last.safetensors (a resumable checkpoint), best.safetensors, curves.png/.svg and history.csv into --output.")
 
-    @Argument(help: "The model: \(ModelZoo.names.joined(separator: ", ")).")
+    @Argument(help: "The model: \(ModelZoo.allNames.joined(separator: ", ")).")
     var model: String
 
     @Option(help: "mnist, digits (embedded 8×8), or csv:PATH[:TARGET] (target: last column by default).")
@@ -115,11 +124,23 @@ struct Train: ParsableCommand {
     @Option(help: "Output folder.") var output: String = "runs/train"
     @Option(help: "Continue from a checkpoint (last.safetensors, or its folder) of an earlier run.") var resume: String?
     @Option(help: "Threads (default: MYELIN_NUM_THREADS or all cores).") var threads: Int?
+    @Option(help: ArgumentHelp("Resize images to HxW (bilinear), e.g. 28x28 to feed the 8×8 digits to an MNIST model.", valueName: "HxW"))
+    var resize: String?
+    @Option(help: "Train on only this many samples of the training split (a seeded random choice).") var trainLimit: Int?
+    @Option(help: "Start from these weights (a safetensors state dict, e.g. another run's best.safetensors), loaded by name.")
+    var initFrom: String?
+    @Flag(help: "With --init-from: leave out the pretrained head (the model's last layer with parameters) and start a new one.")
+    var newHead = false
+    @Flag(help: "Train only the head: every other layer is frozen (no updates, batch norm statistics kept).")
+    var freezeBackbone = false
     @OptionGroup var modelOptions: ModelOptions
 
     func validate() throws {
+        if let resize { _ = try parseSize(resize, option: "--resize") }
+        if let trainLimit { guard trainLimit >= 1 else { throw ValidationError("--train-limit must be at least 1, not \(trainLimit)") } }
+        if newHead && initFrom == nil { throw ValidationError("--new-head needs --init-from (the pretrained weights)") }
         guard ModelZoo.canonicalName(model) != nil else {
-            throw ValidationError("unknown model \"\(model)\" (models: \(ModelZoo.names.joined(separator: ", ")))")
+            throw ValidationError("unknown model \"\(model)\" (models: \(ModelZoo.allNames.joined(separator: ", ")))")
         }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, not \(epochs)") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, not \(batchSize)") }
@@ -139,6 +160,8 @@ struct Train: ParsableCommand {
 
         var resumeURL: URL?
         var csvPre: CSVPreprocessing?
+        var size = try resize.map { try parseSize($0, option: "--resize") }
+        var limit = trainLimit
         if let resume {
             var url = URL(fileURLWithPath: resume)
             var isDirectory: ObjCBool = false
@@ -151,21 +174,35 @@ struct Train: ParsableCommand {
                 throw CLIError("--resume \(resume) holds a \(cfg.model.name), not a \(name)")
             }
             csvPre = cfg.csv
+            // The data must be what the run started with.
+            size = cfg.resize
+            limit = cfg.trainLimit
             resumeURL = url
             print("resuming from \(url.path) after epoch \(ckpt.epoch) (step \(ckpt.globalStep))")
         }
-        let data = try DataSources.load(dataset, dataDir: data, csvPreprocessing: csvPre)
+        let data = try DataSources.load(dataset, dataDir: data, csvPreprocessing: csvPre, resize: size)
         manualSeed(seed)
         let spec = try modelOptions.spec(name: name, inputShape: data.sampleShape, classes: data.classes)
         let net = try buildAndCheckModel(spec, data: data)
+        if let initFrom, resumeURL == nil { try initialize(net, from: initFrom) }
+        if freezeBackbone {
+            guard let head = net.headName else { throw CLIError("\(name) has no layer with parameters to keep training") }
+            net.freeze(except: [head])
+            print("froze everything but \(head): \(net.trainableParameterCount) of \(net.parameterCount) parameters train")
+        }
 
         // Validation: a seeded split of the training data, or the test split.
-        let trainPart: any Dataset, validation: any Dataset, valName: String
+        var trainPart: any Dataset
+        let validation: any Dataset, valName: String
         if validationFraction > 0 {
             let (t, v) = trainValidationSplit(data.train, validationFraction: validationFraction, seed: seed &+ 1)
             (trainPart, validation, valName) = (t, v, "val")
         } else {
             (trainPart, validation, valName) = (data.train, data.test, "test")
+        }
+        if let limit, limit < trainPart.count {
+            let order = RandomGenerator(seed: seed &+ 2).permutation(trainPart.count)
+            trainPart = Subset(trainPart, indices: Array(order.prefix(limit)))
         }
 
         let params = net.trainableParameters()
@@ -187,7 +224,7 @@ struct Train: ParsableCommand {
         let config = RunConfiguration(model: spec, dataset: dataset.description, classNames: data.classNames, csv: data.csv,
                                       epochs: epochs, batchSize: batchSize, optimizer: optimizer.rawValue, learningRate: learningRate,
                                       momentum: momentum, weightDecay: weightDecay, schedule: schedule.rawValue, seed: seed,
-                                      validationFraction: validationFraction)
+                                      validationFraction: validationFraction, resize: size, trainLimit: limit, initFrom: initFrom)
         let meta = [RunConfiguration.metadataKey: try config.json()]
         // One logit per sample (binary logreg): accuracy thresholds sigmoid(logit) at 0.5.
         let trainer = Trainer(model: net, loss: classifierLoss, optimizer: opt, schedule: sched,
@@ -216,4 +253,34 @@ struct Train: ParsableCommand {
         }
         print("wrote \(bestURL.path), \(lastURL.path) and \(out.appendingPathComponent("history.csv").path)")
     }
+}
+
+extension Train {
+    /// `--init-from`: loads the pretrained tensors by name; with `--new-head` the head is
+    /// left out (new classes), otherwise every tensor must fit.
+    func initialize(_ net: any UnaryLayer, from path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError("--init-from \(path): no such file") }
+        let (state, _) = try SafeTensors.read(contentsOf: URL(fileURLWithPath: path))
+        let head = newHead ? net.headName.map { [$0] } ?? [] : []
+        do {
+            let report = try net.loadPretrained(state, skipping: head)
+            print("initialised \(report.loaded.count) tensors from \(path)" + (head.isEmpty ? "" : "; new head: \(head[0])"))
+        } catch let report as StateDictReport {
+            var hint = ""
+            if !newHead, let h = net.headName, report.mismatched.contains(where: { $0.name.hasPrefix(h + ".") }) {
+                hint = " (the head \(h) differs: add --new-head to start a new one)"
+            }
+            throw CLIError("--init-from \(path) does not fit \(model): " + report.description.replacingOccurrences(of: "\n  ", with: "; ")
+                .replacingOccurrences(of: "state dict does not match the model:", with: "") + hint)
+        }
+    }
+}
+
+/// "28x28" → [28, 28].
+func parseSize(_ s: String, option: String) throws -> [Int] {
+    let parts = s.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+    guard parts.count == 2, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+        throw ValidationError("\(option) must be HxW with positive sizes, such as 28x28, not \(s)")
+    }
+    return parts.compactMap { $0 }
 }

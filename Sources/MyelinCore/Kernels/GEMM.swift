@@ -84,6 +84,12 @@ public enum GEMM {
         }
     }
 
+    /// Runs `body`, whose GEMMs run one per core in parallel, with every GEMM on one
+    /// thread (OpenBLAS's own threads would nest inside the caller's).
+    public static func withSingleThreadedGEMMs<R>(_ body: () throws -> R) rethrows -> R {
+        try BLAS.withSingleThread(body)
+    }
+
     /// Whether a product this size runs on one thread (the caller may then
     /// spread a batch of them over the cores instead).
     public static func isSmall(m: Int, n: Int, k: Int) -> Bool { m * n * k < parallelThreshold }

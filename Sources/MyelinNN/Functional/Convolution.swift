@@ -200,8 +200,11 @@ enum ConvKernels {
 
     /// Runs `body(worker, images)` for `parts` contiguous ranges of `0..<n`, in parallel.
     static func forEachWorker(_ n: Int, parts: Int, _ body: (Int, Range<Int>) -> Void) {
-        Threading.parallelFor(parts, grain: 1) { ws in
-            for w in ws { body(w, n * w / parts ..< n * (w + 1) / parts) }
+        guard parts > 1 else { body(0, 0..<n); return }
+        GEMM.withSingleThreadedGEMMs {
+            Threading.parallelFor(parts, grain: 1) { ws in
+                for w in ws { body(w, n * w / parts ..< n * (w + 1) / parts) }
+            }
         }
     }
 
