@@ -209,6 +209,31 @@ loss_case("nll", F.nll_loss, logp, labels, float_target=False, head=nn.LogSoftma
 loss_case("nll_weight_ignore", F.nll_loss, logp, labels_ignored, float_target=False, kw=dict(weight=class_weight),
           head=nn.LogSoftmax(dim=1), train_target=labels_ignored)
 
+# ---- The small CNNs of the zoo (scripts/torch_small_nets.py), in narrow configurations:
+# PyTorch's own initialisation for convolutions and linear layers, random batch-norm state.
+import sys  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_small_nets import CIFARResNet, SmallVGG  # noqa: E402
+
+
+def randomize_batch_norm(model):
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(1 + 0.3 * torch.randn_like(m.weight))
+                m.bias.copy_(0.3 * torch.randn_like(m.bias))
+                m.running_mean.copy_(0.2 * torch.randn_like(m.running_mean))
+                m.running_var.copy_(1 + 0.5 * torch.rand_like(m.running_var))
+
+
+for case, net, x in [
+    ("vgg_small", SmallVGG(classes=3, in_channels=1, widths=(4, 8), hidden=16, dropout=0.0), torch.randn(2, 1, 12, 12)),
+    ("resnet8_narrow", CIFARResNet(depth=8, classes=3, in_channels=2, widths=(4, 8, 16)), torch.randn(2, 2, 9, 9)),
+    ("resnet14_narrow", CIFARResNet(depth=14, classes=4, in_channels=3, widths=(2, 4, 8)), torch.randn(3, 3, 8, 8)),
+]:
+    randomize_batch_norm(net)
+    layer_case(case, net, x, randomize_state=False)
+
 path = os.path.join(os.path.dirname(__file__), "..", "Tests", "MyelinNNTests", "Fixtures", "nn.safetensors")
 save_file(out, os.path.normpath(path))
 print(f"wrote {len(out)} tensors to {os.path.normpath(path)}")

@@ -88,14 +88,16 @@ public final class CIFARResNet: Module, UnaryLayer, SummaryTraceable {
     public let depth: Int
     public let classes: Int
 
-    public init(depth: Int = 20, classes: Int = 10, inputChannels: Int = 3, shortcut: Shortcut = .a, includeTop: Bool = true,
-                generator: RandomGenerator = .default) {
+    /// `widths` are the three stages' filters (the paper's 16, 32, 64; wider for a wide ResNet).
+    public init(depth: Int = 20, classes: Int = 10, inputChannels: Int = 3, widths: [Int] = [16, 32, 64], shortcut: Shortcut = .a,
+                includeTop: Bool = true, generator: RandomGenerator = .default) {
         require(depth >= 8 && (depth - 2) % 6 == 0, "CIFARResNet: depth must be 6n + 2 (20, 32, 44, 56, 110, ...), got \(depth)")
         require(classes > 0 && inputChannels > 0, "CIFARResNet: classes and inputChannels must be positive")
+        require(widths.count == 3 && widths.allSatisfy { $0 > 0 }, "CIFARResNet: widths must be three positive filter counts, got \(widths)")
         let n = (depth - 2) / 6
-        conv1 = Conv2D(inputChannels, 16, 3, padding: 1, bias: false, generator: generator)
-        bn1 = BatchNorm2D(16)
-        var inChannels = 16
+        conv1 = Conv2D(inputChannels, widths[0], 3, padding: 1, bias: false, generator: generator)
+        bn1 = BatchNorm2D(widths[0])
+        var inChannels = widths[0]
         func stage(_ planes: Int, stride: Int) -> Sequential {
             var blocks: [any UnaryLayer] = []
             for i in 0..<n {
@@ -104,11 +106,11 @@ public final class CIFARResNet: Module, UnaryLayer, SummaryTraceable {
             }
             return Sequential(blocks)
         }
-        layer1 = stage(16, stride: 1)
-        layer2 = stage(32, stride: 2)
-        layer3 = stage(64, stride: 2)
+        layer1 = stage(widths[0], stride: 1)
+        layer2 = stage(widths[1], stride: 2)
+        layer3 = stage(widths[2], stride: 2)
         avgpool = includeTop ? GlobalAvgPool2D() : nil
-        fc = includeTop ? Linear(64, classes, generator: generator) : nil
+        fc = includeTop ? Linear(widths[2], classes, generator: generator) : nil
         self.depth = depth
         self.classes = classes
         super.init()

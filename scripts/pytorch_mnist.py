@@ -1,28 +1,31 @@
-"""LeNet-5 on MNIST in PyTorch: the reference for `myelin train lenet5`.
+"""A small CNN on MNIST in PyTorch: the reference for `myelin train MODEL --dataset mnist`.
 
-Same architecture (conv1 6@5x5 padding 2, ReLU, 2x2 max-pool, conv2 16@5x5, ReLU, pool,
-fc 400-120-84-10), PyTorch's default initialisation (which Myelin copies), the same
+Same architectures and parameter names (scripts/torch_small_nets.py: lenet5, vgg-small,
+resnet20, ...), PyTorch's default initialisation (which Myelin copies), the same
 optimizer and hyper-parameters, the whole training set every epoch, and the test set
 evaluated after each epoch. Batch order differs (different random generators).
 
-    /work/venv-torch/bin/python scripts/pytorch_lenet_mnist.py --data ../shared/data/mnist \
-        --epochs 10 --batch-size 64 --optimizer adam --lr 1e-3 --threads 2
+    /work/venv-torch/bin/python scripts/pytorch_mnist.py --model vgg-small --data ../shared/data/mnist \
+        --epochs 2 --batch-size 64 --optimizer adam --lr 1e-3 --threads 2
 
 The Myelin run to compare with:
 
-    .build/release/myelin train lenet5 --dataset mnist --data ../shared/data --epochs 10 \
+    .build/release/myelin train vgg-small --dataset mnist --data ../shared/data --epochs 2 \
         --batch-size 64 --optimizer adam --lr 1e-3 --validation-fraction 0 --threads 2
 """
 import argparse
 import gzip
 import os
 import struct
+import sys
 import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_small_nets import make  # noqa: E402
 
 
 def read_idx(path):
@@ -42,26 +45,9 @@ def find(folder, name):
     raise FileNotFoundError(f"{folder} holds no {name}[.gz]")
 
 
-class LeNet5(nn.Module):
-    def __init__(self, classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
-
-
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="lenet5")
     ap.add_argument("--data", default="../shared/data/mnist")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=64)
@@ -81,14 +67,14 @@ def main():
 
     x_train, y_train = load("train")
     x_test, y_test = load("t10k")
-    model = LeNet5()
+    model = make(args.model)
     lr = args.lr if args.lr is not None else (1e-3 if args.optimizer == "adam" else 0.05)
     if args.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=lr)
     else:
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=args.momentum)
     n = x_train.shape[0]
-    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; LeNet-5 "
+    print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {args.model} "
           f"{sum(p.numel() for p in model.parameters())} parameters; {args.optimizer} lr {lr}, batch {args.batch_size}")
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
