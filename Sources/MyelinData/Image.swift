@@ -163,3 +163,41 @@ public enum ImageFile {
         return out
     }
 }
+
+// MARK: - What a file holds
+
+extension ImageFile {
+    /// What an image file stores, from its header: the decoded tensor has `channels`
+    /// channels (palette images decode to RGB or RGBA).
+    public struct Info: Sendable, Equatable {
+        public var format: Format
+        public var width: Int
+        public var height: Int
+        /// Bits per sample in the file: 1, 2, 4, 8 or 16 for PNG (palette: bits per index), 8 for JPEG.
+        public var bitDepth: Int
+        /// "gray", "gray+alpha", "RGB", "RGBA" or "palette" (PNG); "gray" or "RGB" (JPEG).
+        public var colorType: String
+        /// Channels of the tensor `read` returns.
+        public var channels: Int
+    }
+
+    /// Reads a file and what it holds: the tensor of `read(contentsOf:)` and its `Info`.
+    public static func readWithInfo(contentsOf url: URL) throws -> (image: Tensor, info: Info) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw DataError(.notFound, file: url.path, "cannot be read (\(FileManager.default.fileExists(atPath: url.path) ? "not a readable file" : "no such file"))")
+        }
+        let image = try decode(data, name: url.path)
+        let (c, h, w) = (image.shape[0], image.shape[1], image.shape[2])
+        let b = [UInt8](data.prefix(29))
+        if format(of: data) == .png && b.count == 29 {
+            // IHDR follows the signature: length, "IHDR", width, height, bit depth, colour type.
+            let types = [0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"]
+            return (image, Info(format: .png, width: w, height: h, bitDepth: Int(b[24]),
+                                colorType: types[Int(b[25])] ?? "type \(b[25])", channels: c))
+        }
+        return (image, Info(format: .jpeg, width: w, height: h, bitDepth: 8, colorType: c == 1 ? "gray" : "RGB", channels: c))
+    }
+}
