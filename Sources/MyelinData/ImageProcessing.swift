@@ -223,8 +223,9 @@ public enum ImageProcessing {
     public enum GrayscaleMethod: String, Sendable, CaseIterable {
         /// (R + G + B) / 3.
         case mean
-        /// ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B: PIL's `convert("L")`, torchvision's
-        /// `rgb_to_grayscale`, OpenCV's `COLOR_RGB2GRAY`.
+        /// ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B: PIL's `convert("L")` (before its rounding
+        /// to 8 bits), OpenCV's `COLOR_RGB2GRAY`. torchvision's `rgb_to_grayscale` writes 0.2989 for
+        /// R: its results differ from these by at most 1e-4.
         case luminance
         /// ITU-R BT.709 (sRGB / HDTV) 0.2126 R + 0.7152 G + 0.0722 B.
         case bt709
@@ -333,7 +334,8 @@ public enum ImageProcessing {
     }
 
     /// Blends with the mean gray level of each image: factor · x + (1 − factor) · mean(gray),
-    /// clamped to [0, 1] (torchvision's `adjust_contrast`: 0 gives flat gray, 1 the image).
+    /// clamped to [0, 1] (torchvision's `adjust_contrast`: 0 gives flat gray, 1 the image; the
+    /// gray here is the BT.601 luminance, so results differ from torchvision's by < 1e-4).
     public static func adjustContrast(_ image: Tensor, factor: Double) -> Tensor {
         let (_, axis) = checkImage(image, op: "adjustContrast")
         require(factor >= 0, "adjustContrast: factor must be ≥ 0, got \(factor)")
