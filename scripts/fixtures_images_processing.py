@@ -11,6 +11,7 @@ Writes Tests/MyelinDataTests/Fixtures/images_processing.safetensors (float64 ten
 - gaussian.<size>_<sigma>: torchvision's 2-D Gaussian kernel; gaussian_blur.out: torchvision's
   gaussian_blur(x[0], [5, 5], [1.1, 1.1]) (reflect borders).
 - brightness / contrast / gamma: torchvision.transforms.functional on x[0] clamped to [0, 1].
+- resize.in, resize.<H>x<W>.plain / .aa: F.interpolate(bilinear, align_corners=False, antialias=False/True).
 - chelsea_L: PIL's convert("L") of chelsea.png's crop [rows 100:132, cols 200:240] / 255, when
   ../shared/data/images/chelsea.png exists.
 """
@@ -56,6 +57,14 @@ out["contrast.0.4"] = TF.adjust_contrast(img, 0.4)
 out["contrast.1.8"] = TF.adjust_contrast(img, 1.8)
 out["gamma.0.5"] = TF.adjust_gamma(img, 0.5)
 out["gamma.2.2_gain0.9"] = TF.adjust_gamma(img, 2.2, 0.9)
+
+# Resizing a [3, 12, 10] image: plain and antialiased bilinear (half-pixel centres).
+small = torch.rand(3, 12, 10, dtype=torch.float64)
+out["resize.in"] = small
+for h, w in [(5, 4), (7, 9), (20, 16)]:
+    for aa in [False, True]:
+        y = F.interpolate(small[None], size=(h, w), mode="bilinear", align_corners=False, antialias=aa)[0]
+        out[f"resize.{h}x{w}.{'aa' if aa else 'plain'}"] = y
 
 chelsea = os.path.join(root, "..", "shared", "data", "images", "chelsea.png")
 if os.path.exists(chelsea):

@@ -103,14 +103,16 @@ public enum ImageTool {
         }
     }
 
-    /// `myelin image resize`: to `height × width` (torchvision's order, not PIL's (width, height)).
+    /// `myelin image resize`: to `height × width` (torchvision's order, not PIL's (width, height)),
+    /// antialiased when shrinking (as PIL and torchvision's `Resize`) unless `antialias` is false.
     public static func resize(input: URL, output: URL, height: Int, width: Int,
-                              interpolation: ImageFile.Interpolation = .bilinear, options: Output = Output()) throws -> Result {
+                              interpolation: ImageFile.Interpolation = .bilinear, antialias: Bool = true,
+                              options: Output = Output()) throws -> Result {
         guard height > 0 && width > 0 else {
             throw DataError(.invalidArgument, file: "--size", "must be positive, got \(height)x\(width)")
         }
         return try process(input: input, output: output, options: options) {
-            ImageFile.resized($0, height: height, width: width, interpolation: interpolation)
+            ImageFile.resized($0, height: height, width: width, interpolation: interpolation, antialias: antialias)
         }
     }
 

@@ -109,7 +109,8 @@ struct ImageCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Resize to HEIGHTxWIDTH (torchvision's order; PIL's resize takes width first).")
         @Option(help: ArgumentHelp("The new size, HEIGHTxWIDTH (or N for N×N).", valueName: "HxW")) var size: String
-        @Option(help: "bilinear (half-pixel centres, no antialiasing) or nearest.") var interpolation: String = "bilinear"
+        @Option(help: "bilinear (half-pixel centres) or nearest.") var interpolation: String = "bilinear"
+        @Flag(help: "Shrink without antialiasing (sample the nearest pixels only; aliases fine detail).") var noAntialias = false
         @OptionGroup var options: OutputOptions
         func run() throws {
             guard let mode = ImageFile.Interpolation(rawValue: interpolation.lowercased()) else {
@@ -119,7 +120,7 @@ struct ImageCommand: ParsableCommand {
             do { hw = try ImageTool.parseSize(size) } catch let e as DataError { throw CLIError(e.description) }
             try ImageCommand.run(options) {
                 try ImageTool.resize(input: options.inputURL, output: options.outputURL, height: hw.height, width: hw.width,
-                                     interpolation: mode, options: options.settings)
+                                     interpolation: mode, antialias: !noAntialias, options: options.settings)
             }
         }
     }

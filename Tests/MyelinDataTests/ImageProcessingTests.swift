@@ -232,6 +232,22 @@ struct ImageProcessingTests {
         #expect(ImageProcessing.normalizedToUnitRange(Tensor.full([1, 2, 2], 3)).scalars(as: Double.self) == [0, 0, 0, 0])
     }
 
+    @Test("resizing matches F.interpolate(bilinear, align_corners=False), with and without antialias")
+    func resizeMatchesPyTorch() {
+        guard let x = Reference.tensor("resize.in") else { return }
+        for (h, w) in [(5, 4), (7, 9), (20, 16)] {
+            for aa in [false, true] {
+                guard let want = Reference.tensor("resize.\(h)x\(w).\(aa ? "aa" : "plain")") else { continue }
+                let got = ImageFile.resized(x, height: h, width: w, interpolation: .bilinear, antialias: aa)
+                #expect(maxDifference(got, want) < 1e-5, "\(h)x\(w) antialias \(aa)")
+            }
+        }
+        // Shrinking a one-pixel checkerboard: antialiased gives the mean gray, plain keeps aliasing.
+        let board = Tensor((0..<64).map { Double(($0 / 8 + $0 % 8) % 2) }, shape: [1, 8, 8])
+        let smooth = ImageFile.resized(board, height: 2, width: 2, antialias: true).scalars(as: Double.self)
+        #expect(smooth.allSatisfy { Swift.abs($0 - 0.5) < 0.1 }, "\(smooth)")
+    }
+
     @Test("gradients through convolution (every border mode, flip), grayscale, negative and contrast")
     func gradients() {
         let x = Tensor.randn([2, 2, 4, 5], dtype: .float64, generator: RandomGenerator(seed: 7))
