@@ -4,7 +4,8 @@ import Foundation
 import MyelinCore
 
 /// Reading PNG and JPEG files into tensors, and the conversions a classifier's input
-/// needs (grayscale, resizing).
+/// needs (grayscale, resizing). Writing is in ImageWriting.swift (`write`, `encode`),
+/// layouts and byte conversions in ImageLayout.swift (`toHWC`, `toTensor`, `toBytes`).
 ///
 /// Images come back as float32 `[C, H, W]` (channels first, as PyTorch's `ToTensor`) with
 /// values in [0, 1]: 8-bit samples divided by 255, 16-bit by 65535. Channels are those of

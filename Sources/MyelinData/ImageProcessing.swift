@@ -281,6 +281,10 @@ public enum ImageProcessing {
     /// (cross-correlation, as `conv2d`; `flip: true` for true convolution), padding with
     /// `border` so the output has the input's size ("same" padding; an even kernel pads one
     /// less before than after, as PyTorch's `padding="same"`). Differentiable in the image.
+    ///
+    /// The default border is a convolution layer's zero padding, which darkens a blur's rim and
+    /// draws a frame around an edge map; `.reflect` (OpenCV's default, and what `myelin image
+    /// convolve` uses unless told otherwise) avoids both.
     public static func convolve(_ image: Tensor, kernel: ImageKernel, border: BorderMode = .zeros, flip: Bool = false) -> Tensor {
         require(image.rank >= 2 && image.rank <= 4 && image.dtype.isFloatingPoint,
                 "convolve: needs a float image [H, W], [C, H, W] or [N, C, H, W], got \(image.dtype) of shape \(image.shape)")
