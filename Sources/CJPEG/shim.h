@@ -68,3 +68,52 @@ static inline int myelin_jpeg_decode(const unsigned char *data, size_t size, uns
     *pixels = buf;
     return 0;
 }
+
+/// Encodes 8-bit interleaved samples, 1 channel (gray) or 3 (RGB), as a baseline JPEG in memory
+/// at `quality` 1–100 (libjpeg's scale; PIL's default is 75). Returns 0 and sets *out / *outSize
+/// (free with free()); on failure returns 1 with a message in `error` (256 bytes).
+static inline int myelin_jpeg_encode(const unsigned char *pixels, unsigned width, unsigned height, int channels,
+                                     int quality, unsigned char **out, size_t *outSize, char *error) {
+    struct jpeg_compress_struct cinfo;
+    struct myelin_jpeg_error jerr;
+    // libjpeg fills these through their addresses (so they live in memory across the longjmp).
+    unsigned char *dest = NULL;
+    unsigned long size = 0;
+    *out = NULL;
+    *outSize = 0;
+    error[0] = 0;
+    if ((channels != 1 && channels != 3) || width == 0 || height == 0 || width > 65500 || height > 65500) {
+        strcpy(error, "bad arguments (1 or 3 channels, sizes 1-65500)");
+        return 1;
+    }
+    memset(&cinfo, 0, sizeof cinfo);
+    cinfo.err = jpeg_std_error(&jerr.pub);
+    jerr.pub.error_exit = myelin_jpeg_error_exit;
+    jerr.pub.emit_message = myelin_jpeg_emit_message;
+    jerr.truncated = 0;
+    if (setjmp(jerr.jump)) {
+        if (!error[0]) (*jerr.pub.format_message)((j_common_ptr)&cinfo, error);
+        jpeg_destroy_compress(&cinfo);
+        free(dest);  // jpeg_mem_dest's buffer is the caller's to free, even on failure
+        return 1;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, &dest, &size);
+    cinfo.image_width = width;
+    cinfo.image_height = height;
+    cinfo.input_components = channels;
+    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    size_t stride = (size_t)width * channels;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * stride);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    *out = dest;
+    *outSize = size;
+    return 0;
+}

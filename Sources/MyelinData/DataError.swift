@@ -22,6 +22,8 @@ public struct DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case download
         /// Arguments that do not fit the data (an unknown column, a category never seen).
         case invalidArgument
+        /// A file that cannot be written (a missing or read-only folder, a full disk).
+        case writeFailed
     }
 
     public var kind: Kind

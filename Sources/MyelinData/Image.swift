@@ -4,7 +4,8 @@ import Foundation
 import MyelinCore
 
 /// Reading PNG and JPEG files into tensors, and the conversions a classifier's input
-/// needs (grayscale, resizing).
+/// needs (grayscale, resizing). Writing is in ImageWriting.swift (`write`, `encode`),
+/// layouts and byte conversions in ImageLayout.swift (`toHWC`, `toTensor`, `toBytes`).
 ///
 /// Images come back as float32 `[C, H, W]` (channels first, as PyTorch's `ToTensor`) with
 /// values in [0, 1]: 8-bit samples divided by 255, 16-bit by 65535. Channels are those of
@@ -128,13 +129,22 @@ public enum ImageFile {
     public enum Interpolation: String, Sendable, CaseIterable { case nearest, bilinear }
 
     /// Resizes a `[C, H, W]` image to `height × width`: nearest neighbour, or bilinear with
-    /// half-pixel centres (PyTorch's `interpolate(mode="bilinear", align_corners=False)`, no antialiasing).
-    public static func resized(_ image: Tensor, height: Int, width: Int, interpolation: Interpolation = .bilinear) -> Tensor {
+    /// half-pixel centres (PyTorch's `interpolate(mode="bilinear", align_corners=False)`).
+    ///
+    /// Without `antialias`, shrinking samples only the nearest pixels, so fine detail aliases.
+    /// With `antialias: true` (bilinear only), shrinking by a factor s averages with a triangle
+    /// filter s pixels wide, as PIL's `resize(BILINEAR)` and PyTorch's `interpolate(...,
+    /// antialias=True)` do (torchvision's `Resize` default since v0.17); enlarging is unchanged.
+    public static func resized(_ image: Tensor, height: Int, width: Int, interpolation: Interpolation = .bilinear,
+                               antialias: Bool = false) -> Tensor {
         require(image.rank == 3, "ImageFile.resized: an image must be [C, H, W], got shape \(image.shape)")
         require(height > 0 && width > 0, "ImageFile.resized: the size must be positive, got \(height)×\(width)")
         let x = image.to(.float32)
         let (c, ih, iw) = (x.shape[0], x.shape[1], x.shape[2])
         if ih == height && iw == width { return x }
+        if antialias && interpolation == .bilinear && (height < ih || width < iw) {
+            return antialiasedResize(x, height: height, width: width)
+        }
         let src = x.scalars(as: Float.self)
         var out = Tensor(uninitializedShape: [c, height, width], dtype: .float32)
         let sy = Double(ih) / Double(height), sx = Double(iw) / Double(width)
@@ -161,5 +171,92 @@ public enum ImageFile {
             }
         }
         return out
+    }
+}
+
+// MARK: - Antialiased resizing
+
+extension ImageFile {
+    /// For each output position along an axis: the first input index and the normalised
+    /// triangle-filter weights (PIL's ImagingResample and PyTorch's antialiased bilinear).
+    static func triangleWeights(from input: Int, to output: Int) -> [(start: Int, weights: [Float])] {
+        let scale = Double(input) / Double(output)
+        let filterScale = Swift.max(scale, 1)
+        let support = filterScale  // the triangle's support is 1, stretched when shrinking
+        return (0..<output).map { i in
+            let centre = (Double(i) + 0.5) * scale
+            let lo = Swift.max(Int(centre - support + 0.5), 0)
+            let hi = Swift.min(Int(centre + support + 0.5), input)
+            var w = (lo..<hi).map { j in Swift.max(0, 1 - Swift.abs((Double(j) - centre + 0.5) / filterScale)) }
+            let total = w.reduce(0, +)
+            if total > 0 { w = w.map { $0 / total } }
+            return (lo, w.map { Float($0) })
+        }
+    }
+
+    /// Separable resampling: rows first, then columns.
+    static func antialiasedResize(_ x: Tensor, height: Int, width: Int) -> Tensor {
+        let (c, ih, iw) = (x.shape[0], x.shape[1], x.shape[2])
+        let src = x.scalars(as: Float.self)
+        let across = triangleWeights(from: iw, to: width), down = triangleWeights(from: ih, to: height)
+        var middle = [Float](repeating: 0, count: c * ih * width)
+        for p in 0..<(c * ih) {
+            for (o, tap) in across.enumerated() {
+                var acc: Float = 0
+                for (k, w) in tap.weights.enumerated() { acc += w * src[p * iw + tap.start + k] }
+                middle[p * width + o] = acc
+            }
+        }
+        var out = Tensor(uninitializedShape: [c, height, width], dtype: .float32)
+        out.withUnsafeMutablePointer(as: Float.self) { o in
+            for ch in 0..<c {
+                for (y, tap) in down.enumerated() {
+                    for xo in 0..<width {
+                        var acc: Float = 0
+                        for (k, w) in tap.weights.enumerated() { acc += w * middle[(ch * ih + tap.start + k) * width + xo] }
+                        o[(ch * height + y) * width + xo] = acc
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+// MARK: - What a file holds
+
+extension ImageFile {
+    /// What an image file stores, from its header: the decoded tensor has `channels`
+    /// channels (palette images decode to RGB or RGBA).
+    public struct Info: Sendable, Equatable {
+        public var format: Format
+        public var width: Int
+        public var height: Int
+        /// Bits per sample in the file: 1, 2, 4, 8 or 16 for PNG (palette: bits per index), 8 for JPEG.
+        public var bitDepth: Int
+        /// "gray", "gray+alpha", "RGB", "RGBA" or "palette" (PNG); "gray" or "RGB" (JPEG).
+        public var colorType: String
+        /// Channels of the tensor `read` returns.
+        public var channels: Int
+    }
+
+    /// Reads a file and what it holds: the tensor of `read(contentsOf:)` and its `Info`.
+    public static func readWithInfo(contentsOf url: URL) throws -> (image: Tensor, info: Info) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw DataError(.notFound, file: url.path, "cannot be read (\(FileManager.default.fileExists(atPath: url.path) ? "not a readable file" : "no such file"))")
+        }
+        let image = try decode(data, name: url.path)
+        let (c, h, w) = (image.shape[0], image.shape[1], image.shape[2])
+        let b = [UInt8](data.prefix(29))
+        if format(of: data) == .png && b.count == 29 {
+            // IHDR follows the signature: length, "IHDR", width, height, bit depth, colour type.
+            let types = [0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"]
+            return (image, Info(format: .png, width: w, height: h, bitDepth: Int(b[24]),
+                                colorType: types[Int(b[25])] ?? "type \(b[25])", channels: c))
+        }
+        return (image, Info(format: .jpeg, width: w, height: h, bitDepth: 8, colorType: c == 1 ? "gray" : "RGB", channels: c))
     }
 }
