@@ -38,7 +38,7 @@ public struct VisionModelOptions: Sendable {
 ///
 /// Each family adds its entries in its own file (`static let resNetEntries`, ...).
 public enum VisionModels {
-    public static let catalogue: [VisionModelEntry] = alexNetEntries + vggEntries + resNetEntries
+    public static let catalogue: [VisionModelEntry] = alexNetEntries + vggEntries + resNetEntries + uNetEntries + yoloEntries
 
     public static var names: [String] { catalogue.map(\.name) }
 
@@ -81,6 +81,9 @@ extension VisionModels {
         },
         VisionModelEntry("alexnet-original", "AlexNet as in the paper (96 first-layer filters, 55×55×96)", minimumSize: 63) { o, g in
             AlexNet(classes: o.classes, variant: .original, includeTop: o.includeTop, inputChannels: o.inputChannels, generator: g)
+        },
+        VisionModelEntry("alexnet-original-lrn", "AlexNet as in the paper, with local response normalisation", minimumSize: 63) { o, g in
+            AlexNet(classes: o.classes, variant: .original, lrn: true, includeTop: o.includeTop, inputChannels: o.inputChannels, generator: g)
         },
     ]
 
