@@ -229,15 +229,16 @@ public final class UNet: Module, UnaryLayer, SummaryTraceable {
 extension VisionModels {
     static let uNetEntries: [VisionModelEntry] = [
         VisionModelEntry("unet", "U-Net as milesial/Pytorch-UNet (batch norm, same padding, transposed convolutions)",
-                         minimumSize: UNet.minimumInputSize(depth: 4, padding: .same)) { o, g in
+                         minimumSize: UNet.minimumInputSize(depth: 4, padding: .same), defaultClasses: 2) { o, g in
             UNet(classes: o.classes, inputChannels: o.inputChannels, includeTop: o.includeTop, generator: g)
         },
         VisionModelEntry("unet-bilinear", "U-Net as milesial's bilinear variant (bilinear up-sampling, 17.3 M parameters)",
-                         minimumSize: UNet.minimumInputSize(depth: 4, padding: .same)) { o, g in
+                         minimumSize: UNet.minimumInputSize(depth: 4, padding: .same), defaultClasses: 2) { o, g in
             UNet(classes: o.classes, inputChannels: o.inputChannels, upsampling: .bilinear, includeTop: o.includeTop, generator: g)
         },
         VisionModelEntry("unet-paper", "U-Net as in the paper (valid convolutions, no batch norm; 572×572 → 388×388)",
-                         minimumSize: UNet.minimumInputSize(depth: 4, padding: .valid)) { o, g in
+                         minimumSize: UNet.minimumInputSize(depth: 4, padding: .valid), defaultInputShape: [1, 572, 572],
+                         defaultClasses: 2) { o, g in
             UNet.paper(classes: o.classes, inputChannels: o.inputChannels, includeTop: o.includeTop, generator: g)
         },
     ]

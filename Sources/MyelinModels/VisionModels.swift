@@ -8,13 +8,19 @@ public struct VisionModelEntry: Sendable {
     public let summary: String
     /// The smallest height and width the model accepts (its pooling must not empty the maps).
     public let minimumSize: Int
+    /// The input [C, H, W] and classes the model was designed for, when not ImageNet's
+    /// 3×224×224 and 1000 (YOLOv1: 3×448×448 and 20 classes), for `myelin summary`'s defaults.
+    public let defaultInputShape: [Int]?
+    public let defaultClasses: Int?
     let build: @Sendable (_ options: VisionModelOptions, _ generator: RandomGenerator) -> any UnaryLayer
 
-    public init(_ name: String, _ summary: String, minimumSize: Int,
+    public init(_ name: String, _ summary: String, minimumSize: Int, defaultInputShape: [Int]? = nil, defaultClasses: Int? = nil,
                 build: @escaping @Sendable (_ options: VisionModelOptions, _ generator: RandomGenerator) -> any UnaryLayer) {
         self.name = name
         self.summary = summary
         self.minimumSize = minimumSize
+        self.defaultInputShape = defaultInputShape
+        self.defaultClasses = defaultClasses
         self.build = build
     }
 }

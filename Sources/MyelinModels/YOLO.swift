@@ -99,7 +99,7 @@ public final class YOLOv1: Module, UnaryLayer, SummaryTraceable {
 extension VisionModels {
     static let yoloEntries: [VisionModelEntry] = [
         VisionModelEntry("yolov1", "YOLOv1 (the paper's 24-convolution network; 448×448, 7×7×(2·5 + classes) output)",
-                         minimumSize: 31) { o, g in
+                         minimumSize: 31, defaultInputShape: [3, 448, 448], defaultClasses: 20) { o, g in
             YOLOv1(classes: o.classes, inputChannels: o.inputChannels, includeTop: o.includeTop, generator: g)
         },
     ]

@@ -36,6 +36,8 @@ import Testing
             v.backward()
             expectClose(v, DetectionFixtures.tensor("dice\(k).value"), rtol: 1e-10, atol: 1e-12, "Dice case \(k)")
             expectClose(x.grad, DetectionFixtures.tensor("dice\(k).grad"), rtol: 1e-9, atol: 1e-12, "Dice gradient case \(k)")
+            let module = DiceLoss(smooth: smooth, ignoreIndex: k == 2 ? 255 : nil)
+            expectClose(module(x.detached(), t), DetectionFixtures.tensor("dice\(k).value"), rtol: 1e-10, atol: 1e-12, "DiceLoss case \(k)")
         }
     }
 

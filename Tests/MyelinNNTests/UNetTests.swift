@@ -93,7 +93,11 @@ import Testing
         let up = s.layers.first { $0.name == "up1.up" }
         #expect(up?.macs == 1024 * 28 * 28 * 512 * 4)
         // milesial's defaults (batch norm, same padding) and its bilinear variant.
-        #expect(UNet(classes: 2).parameterCount == 31_037_698)
+        // Multiply-accumulates as PyTorch forward hooks count them (transposed convolutions per input pixel).
+        #expect(s.totalMACs == 150_428_424_448)
+        let milesial = UNet(classes: 2)
+        #expect(milesial.parameterCount == 31_037_698)
+        #expect(ModelSummary(milesial, inputShape: [3, 224, 224]).totalMACs == 36_881_367_040)
         #expect(UNet(classes: 2, upsampling: .bilinear).parameterCount == 17_263_042)
         #expect(DetectionFixtures.int("unet_milesial_params") == 31_037_698)
         #expect(DetectionFixtures.int("unet_milesial_bilinear_params") == 17_263_042)

@@ -56,6 +56,7 @@ import Testing
         // The registry's smallest size goes through.
         let entry = VisionModels.entry("yolov1")
         #expect(entry?.minimumSize == 31)
+        #expect(entry?.defaultInputShape == [3, 448, 448] && entry?.defaultClasses == 20)
         #expect(ModelSummary(features, inputShape: [3, 31, 31]).outputShape == [1, 1024, 1, 1])
     }
 

@@ -59,6 +59,21 @@ public func diceLoss(_ logits: Tensor, _ target: Tensor, smooth: Double = 1, ign
     return 1 - ((inter * 2 + smooth) / (cardinality + smooth)).mean()
 }
 
+/// `diceLoss` as a loss module (as segmentation_models_pytorch's `DiceLoss`): `loss(logits, target)`.
+public final class DiceLoss: Module, LossFunction {
+    public let smooth: Double
+    public let ignoreIndex: Int?
+    public init(smooth: Double = 1, ignoreIndex: Int? = nil) {
+        require(smooth >= 0, "DiceLoss: smooth must be non-negative, got \(smooth)")
+        self.smooth = smooth
+        self.ignoreIndex = ignoreIndex
+        super.init()
+    }
+    public func callAsFunction(_ prediction: Tensor, _ target: Tensor) -> Tensor {
+        diceLoss(prediction, target, smooth: smooth, ignoreIndex: ignoreIndex)
+    }
+}
+
 /// Per-class overlap of a predicted segmentation with the truth, from hard labels.
 public struct SegmentationScores: Sendable {
     /// Intersection over union (Jaccard) per class; NaN for a class neither predicted nor labelled.
