@@ -119,6 +119,24 @@ import Testing
         #expect(throws: ModelZooError.self) { try VisionModels.make("unet-paper", inputShape: [1, paperMin - 1, paperMin - 1]) }
     }
 
+    @Test func summaryTracesTheNewLayersWithoutRunningThem() {
+        let model = Sequential {
+            ZeroPad2D(left: 1, right: 2, top: 0, bottom: 1)
+            Upsample(scaleFactor: 1.5, mode: .bilinear)
+            LocalResponseNorm(3)
+            ConvTranspose2D(4, 6, 3, stride: 2, padding: 1, outputPadding: 1, groups: 2)
+            LeakyReLU(negativeSlope: 0.1)
+            Upsample(size: [7, 9])
+        }
+        let s = ModelSummary(model, inputShape: [4, 5, 5], batchSize: 2)
+        let y = withoutGradients { model(Tensor.randn([2, 4, 5, 5], generator: RandomGenerator(seed: 5))) }
+        #expect(s.outputShape == y.shape)
+        #expect(s.layers.map(\.outputShape).dropFirst() == [[2, 4, 6, 8], [2, 4, 9, 12], [2, 4, 9, 12], [2, 6, 18, 24], [2, 6, 18, 24], [2, 6, 7, 9]])
+        // Transposed convolution: every input element meets (6 / 2)·3·3 weights.
+        #expect(s.layers[4].macs == 2 * 4 * 9 * 12 * 3 * 9)
+        #expect(!s.macsIncomplete)
+    }
+
     @Test func tooSmallInputStops() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = UNet(classes: 2, baseWidth: 2, depth: 3)(Tensor.zeros([1, 3, 7, 16]))
