@@ -11,6 +11,10 @@ import MyelinNN
 /// 3×224×224 its activations are 55×55×96, 27×27×96, 27×27×256, 13×13×256, 13×13×384,
 /// 13×13×384, 13×13×256, 6×6×256, 4096, 4096, classes.
 ///
+/// `lrn: true` adds the paper's local response normalisation after the first two ReLUs
+/// (size 5, α 10⁻⁴, β 0.75, k 2, in PyTorch's convention that divides α by the size), as
+/// "features.2" and "features.6": the later indices shift, and the shapes stay the same.
+///
 /// `includeTop: false` leaves out the pooling and classifier: a feature extractor
 /// returning [N, 256, H', W'] (6×6 at 224×224).
 public final class AlexNet: Module, UnaryLayer, SummaryTraceable {
@@ -23,15 +27,18 @@ public final class AlexNet: Module, UnaryLayer, SummaryTraceable {
     public let classifier: Sequential?
     public let variant: Variant
     public let classes: Int
+    public let lrn: Bool
 
-    public init(classes: Int = 1000, variant: Variant = .torchvision, includeTop: Bool = true, inputChannels: Int = 3,
-                dropout: Double = 0.5, generator: RandomGenerator = .default) {
+    public init(classes: Int = 1000, variant: Variant = .torchvision, lrn: Bool = false, includeTop: Bool = true,
+                inputChannels: Int = 3, dropout: Double = 0.5, generator: RandomGenerator = .default) {
         require(classes > 0 && inputChannels > 0, "AlexNet: classes and inputChannels must be positive")
         let w = variant == .torchvision ? [64, 192, 384, 256, 256] : [96, 256, 384, 384, 256]
         features = Sequential {
             Conv2D(inputChannels, w[0], 11, stride: 4, padding: 2, generator: generator); ReLU()
+            if lrn { LocalResponseNorm(5, alpha: 1e-4, beta: 0.75, k: 2) }
             MaxPool2D(3, stride: 2)
             Conv2D(w[0], w[1], 5, padding: 2, generator: generator); ReLU()
+            if lrn { LocalResponseNorm(5, alpha: 1e-4, beta: 0.75, k: 2) }
             MaxPool2D(3, stride: 2)
             Conv2D(w[1], w[2], 3, padding: 1, generator: generator); ReLU()
             Conv2D(w[2], w[3], 3, padding: 1, generator: generator); ReLU()
@@ -53,6 +60,7 @@ public final class AlexNet: Module, UnaryLayer, SummaryTraceable {
         }
         self.variant = variant
         self.classes = classes
+        self.lrn = lrn
         super.init()
     }
 

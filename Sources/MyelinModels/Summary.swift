@@ -38,11 +38,6 @@ public final class SummaryTracer {
     /// Records `layer` (named `name` inside the current parent) on `input`; returns its output shape.
     @discardableResult
     public func trace(_ layer: any UnaryLayer, name: String, input: [Int]) -> [Int] {
-        let path = (prefix + [name]).filter { !$0.isEmpty }.joined(separator: ".")
-        let index = rows.count
-        rows.append(LayerSummary(name: path, type: String(describing: type(of: layer)), depth: prefix.count,
-                                 inputShape: input, outputShape: [], parameters: layer.parameterCount, macs: 0, isLeaf: false))
-        let output: [Int]
         let composite: ((SummaryTracer) -> [Int])? = {
             if let seq = layer as? Sequential {
                 return { t in seq.layers.enumerated().reduce(input) { s, e in t.trace(e.element, name: String(e.offset), input: s) } }
@@ -50,17 +45,36 @@ public final class SummaryTracer {
             if let traceable = layer as? any SummaryTraceable { return { t in traceable.traceSummary(t, input: input) } }
             return nil
         }()
+        return record(layer, name: name, input: input, composite: composite)
+    }
+
+    /// Records `module` as a container whose children `children` traces (with this tracer),
+    /// for blocks that take more than one input (U-Net's up-sampling block takes the skip
+    /// connection too); `input` is the shape shown as its input. Returns what `children` returns.
+    @discardableResult
+    public func trace(_ module: Module, name: String, input: [Int], children: (SummaryTracer) -> [Int]) -> [Int] {
+        withoutActuallyEscaping(children) { record(module, name: name, input: input, composite: $0) }
+    }
+
+    func record(_ module: Module, name: String, input: [Int], composite: ((SummaryTracer) -> [Int])?) -> [Int] {
+        let path = (prefix + [name]).filter { !$0.isEmpty }.joined(separator: ".")
+        let index = rows.count
+        rows.append(LayerSummary(name: path, type: String(describing: type(of: module)), depth: prefix.count,
+                                 inputShape: input, outputShape: [], parameters: module.parameterCount, macs: 0, isLeaf: false))
+        let output: [Int]
         if let composite {
             prefix.append(name)
             output = composite(self)
             prefix.removeLast()
             let inner = rows[(index + 1)...].filter(\.isLeaf).map(\.macs)
             rows[index].macs = inner.contains { $0 == nil } ? nil : inner.reduce(0) { $0 + ($1 ?? 0) }
-        } else {
+        } else if let layer = module as? any UnaryLayer {
             let (shape, macs) = Self.leaf(layer, input: input)
             output = shape
             rows[index].macs = macs
             rows[index].isLeaf = true
+        } else {
+            requirementFailure("summary: \(type(of: module)) at \(path) takes several inputs; trace it with trace(_:name:input:children:)")
         }
         rows[index].outputShape = output
         return output
@@ -106,8 +120,25 @@ public final class SummaryTracer {
             let s = flat.startAxis < 0 ? flat.startAxis + r : flat.startAxis, e = flat.endAxis < 0 ? flat.endAxis + r : flat.endAxis
             require(s >= 0 && e < r && s <= e, "summary: Flatten(startAxis: \(flat.startAxis), endAxis: \(flat.endAxis)) cannot take shape \(input)")
             return (Array(input[..<s]) + [input[s...e].reduce(1, *)] + Array(input[(e + 1)...]), 0)
+        case let conv as ConvTranspose2D:
+            require(input.count == 4 && input[1] == conv.inChannels,
+                    "summary: \(conv.layerDescription) cannot take shape \(input)")
+            let size = conv.outputSize(height: input[2], width: input[3])
+            require(size.height >= 1 && size.width >= 1, "summary: \(conv.layerDescription) makes an empty output from shape \(input)")
+            // PyTorch's (and torchinfo's, fvcore's) count: every input element meets
+            // outChannels/groups · kh · kw weights.
+            let macs = input.reduce(1, *) * (conv.outChannels / conv.groups) * conv.kernelSize.height * conv.kernelSize.width
+            return ([input[0], conv.outChannels, size.height, size.width], macs)
+        case let up as Upsample:
+            require(input.count == 4, "summary: \(up.layerDescription) needs [N, C, H, W], got \(input)")
+            if let size = up.size { return ([input[0], input[1], size.height, size.width], 0) }
+            let s = up.scaleFactor ?? 1
+            return ([input[0], input[1], Int((Double(input[2]) * s).rounded(.down)), Int((Double(input[3]) * s).rounded(.down))], 0)
+        case let pad as ZeroPad2D:
+            require(input.count == 4, "summary: \(pad.layerDescription) needs [N, C, H, W], got \(input)")
+            return ([input[0], input[1], input[2] + pad.top + pad.bottom, input[3] + pad.left + pad.right], 0)
         case is ReLU, is LeakyReLU, is ELU, is Sigmoid, is Tanh, is GELU, is Softmax, is LogSoftmax, is Dropout,
-             is BatchNorm, is LayerNorm:
+             is BatchNorm, is LayerNorm, is LocalResponseNorm:
             return (input, 0)
         default:
             // Unknown: run it once on zeros, in evaluation mode and without recording.

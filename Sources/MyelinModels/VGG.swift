@@ -5,26 +5,34 @@ import MyelinNN
 /// torchvision's layout and names ("features.N", "classifier.N"), with or without batch
 /// normalisation after each convolution:
 ///
-///     A  VGG-11  132,863,336 parameters at 1000 classes
-///     B  VGG-13  133,047,848
-///     C  VGG-16 with a 1×1 convolution ending blocks 3, 4 and 5
-///     D  VGG-16  138,357,544
-///     E  VGG-19  143,667,240
+///     A      VGG-11  132,863,336 parameters at 1000 classes
+///     A-LRN  A with local response normalisation after the first convolution's ReLU
+///            (AlexNet's size 5, α 10⁻⁴, β 0.75, k 2); the same 132,863,336 parameters
+///     B      VGG-13  133,047,848
+///     C      VGG-16 with a 1×1 convolution ending blocks 3, 4 and 5
+///     D      VGG-16  138,357,544
+///     E      VGG-19  143,667,240
 ///
-/// (A-LRN needs local response normalisation, which Myelin does not have yet.)
+/// In A-LRN the normalisation is "features.2" (after conv 0 and its ReLU), so the later
+/// indices are one more than A's; torchvision has no A-LRN. Its α follows PyTorch's
+/// `nn.LocalResponseNorm`, which divides α by the size (as Caffe): the paper's formula
+/// without that division would be α = 5·10⁻⁴ here.
 /// `includeTop: false` keeps only `features`: [N, 512, H/32, W/32].
 public final class VGG: Module, UnaryLayer, SummaryTraceable {
     public enum Configuration: String, Sendable, CaseIterable {
-        case a = "A", b = "B", c = "C", d = "D", e = "E"
+        case a = "A", aLRN = "A-LRN", b = "B", c = "C", d = "D", e = "E"
 
-        /// Depth in weight layers: 11, 13, 16, 16, 19.
-        public var depth: Int { [11, 13, 16, 16, 19][Self.allCases.firstIndex(of: self) ?? 0] }
+        /// Depth in weight layers: 11, 11, 13, 16, 16, 19.
+        public var depth: Int { [11, 11, 13, 16, 16, 19][Self.allCases.firstIndex(of: self) ?? 0] }
+
+        /// A-LRN: local response normalisation after the first convolution's ReLU.
+        public var localResponseNorm: Bool { self == .aLRN }
 
         /// Convolutions as (output channels, kernel size); nil is a 2×2 max-pooling.
         public var layers: [(channels: Int, kernel: Int)?] {
             func conv(_ c: Int, _ k: Int = 3) -> (channels: Int, kernel: Int)? { (c, k) }
             switch self {
-            case .a:
+            case .a, .aLRN:
                 return [conv(64), nil, conv(128), nil, conv(256), conv(256), nil, conv(512), conv(512), nil,
                         conv(512), conv(512), nil]
             case .b:
@@ -53,12 +61,17 @@ public final class VGG: Module, UnaryLayer, SummaryTraceable {
         require(classes > 0 && inputChannels > 0, "VGG: classes and inputChannels must be positive")
         var layers: [any UnaryLayer] = []
         var c = inputChannels
+        var lrnPending = configuration.localResponseNorm
         for spec in configuration.layers {
             guard let spec else { layers.append(MaxPool2D(2)); continue }
             layers.append(Conv2D(c, spec.channels, IntPair(spec.kernel), padding: .symmetric(spec.kernel / 2, spec.kernel / 2),
                                  generator: generator))
             if batchNorm { layers.append(BatchNorm2D(spec.channels)) }
             layers.append(ReLU())
+            if lrnPending {
+                layers.append(LocalResponseNorm(5, alpha: 1e-4, beta: 0.75, k: 2))
+                lrnPending = false
+            }
             c = spec.channels
         }
         features = Sequential(layers)

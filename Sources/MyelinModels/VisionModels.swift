@@ -8,13 +8,19 @@ public struct VisionModelEntry: Sendable {
     public let summary: String
     /// The smallest height and width the model accepts (its pooling must not empty the maps).
     public let minimumSize: Int
+    /// The input [C, H, W] and classes the model was designed for, when not ImageNet's
+    /// 3×224×224 and 1000 (YOLOv1: 3×448×448 and 20 classes), for `myelin summary`'s defaults.
+    public let defaultInputShape: [Int]?
+    public let defaultClasses: Int?
     let build: @Sendable (_ options: VisionModelOptions, _ generator: RandomGenerator) -> any UnaryLayer
 
-    public init(_ name: String, _ summary: String, minimumSize: Int,
+    public init(_ name: String, _ summary: String, minimumSize: Int, defaultInputShape: [Int]? = nil, defaultClasses: Int? = nil,
                 build: @escaping @Sendable (_ options: VisionModelOptions, _ generator: RandomGenerator) -> any UnaryLayer) {
         self.name = name
         self.summary = summary
         self.minimumSize = minimumSize
+        self.defaultInputShape = defaultInputShape
+        self.defaultClasses = defaultClasses
         self.build = build
     }
 }
@@ -39,6 +45,7 @@ public struct VisionModelOptions: Sendable {
 /// Each family adds its entries in its own file (`static let resNetEntries`, ...).
 public enum VisionModels {
     public static let catalogue: [VisionModelEntry] = alexNetEntries + vggEntries + resNetEntries + smallImageEntries
+        + uNetEntries + yoloEntries
 
     public static var names: [String] { catalogue.map(\.name) }
 
@@ -81,6 +88,9 @@ extension VisionModels {
         },
         VisionModelEntry("alexnet-original", "AlexNet as in the paper (96 first-layer filters, 55×55×96)", minimumSize: 63) { o, g in
             AlexNet(classes: o.classes, variant: .original, includeTop: o.includeTop, inputChannels: o.inputChannels, generator: g)
+        },
+        VisionModelEntry("alexnet-original-lrn", "AlexNet as in the paper, with local response normalisation", minimumSize: 63) { o, g in
+            AlexNet(classes: o.classes, variant: .original, lrn: true, includeTop: o.includeTop, inputChannels: o.inputChannels, generator: g)
         },
     ]
 

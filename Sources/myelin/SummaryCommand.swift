@@ -10,9 +10,9 @@ struct Summary: ParsableCommand {
 
     @Argument(help: "The model (resnet50, resnet50-v1, vgg16, vgg16-bn, vgg-c, alexnet, alexnet-original, lenet5, ...).")
     var model: String
-    @Option(help: ArgumentHelp("One sample's shape, CxHxW (default 3x224x224; 1x28x28 for lenet5, 1x8x8 for digits-cnn).", valueName: "shape"))
+    @Option(help: ArgumentHelp("One sample's shape, CxHxW (default 3x224x224; 3x448x448 for yolov1, 1x572x572 for unet-paper, 1x28x28 for lenet5, 1x8x8 for digits-cnn).", valueName: "shape"))
     var input: String?
-    @Option(help: "Number of classes (default 1000; 10 for the small models).") var classes: Int?
+    @Option(help: "Number of classes (default 1000; 20 for yolov1, 2 for the U-Nets, 10 for the small models).") var classes: Int?
     @Option(help: "Batch size of the traced input.") var batchSize: Int = 1
     @Option(help: "Show nesting down to this depth (0: the model's direct children).") var depth: Int?
     @Flag(help: "Leave out the classifier (feature extractor, as Keras' include_top=False).") var noTop = false
@@ -41,12 +41,12 @@ struct Summary: ParsableCommand {
             shape = try input.map(Self.parseShape) ?? defaults[small] ?? [1, 28, 28]
             net = try ModelZoo.make(ModelSpec(name: small, inputShape: shape, classes: classes ?? 10))
         } else {
-            shape = try input.map(Self.parseShape) ?? [3, 224, 224]
-            guard VisionModels.entry(model) != nil else {
+            guard let entry = VisionModels.entry(model) else {
                 throw CLIError("unknown model \"\(model)\" (models: \((VisionModels.names + ModelZoo.names).joined(separator: ", ")))")
             }
+            shape = try input.map(Self.parseShape) ?? entry.defaultInputShape ?? [3, 224, 224]
             do {
-                net = try VisionModels.make(model, classes: classes ?? 1000, inputShape: shape, includeTop: !noTop)
+                net = try VisionModels.make(model, classes: classes ?? entry.defaultClasses ?? 1000, inputShape: shape, includeTop: !noTop)
             } catch let e as ModelZooError {
                 throw CLIError(e.description)
             }
