@@ -185,12 +185,13 @@ public final class CIFARBasicBlock: Module, UnaryLayer, SummaryTraceable {
 extension VisionModels {
     static let smallImageEntries: [VisionModelEntry] = {
         var out = [VisionModelEntry("vgg-small", "a VGG-style CNN for 28×28 or 32×32 images (3 stages of two 3×3 convs with BN)",
-                                    minimumSize: SmallVGG.minimumSize(stages: 3)) { o, g in
+                                    minimumSize: SmallVGG.minimumSize(stages: 3),
+                                    defaultInputShape: [1, 28, 28], defaultClasses: 10) { o, g in
             SmallVGG(classes: o.classes, inputChannels: o.inputChannels, includeTop: o.includeTop, generator: g)
         }]
         for depth in [20, 32, 44, 56, 110] {
             out.append(VisionModelEntry("resnet\(depth)", "ResNet-\(depth) of the paper's CIFAR-10 experiments (16/32/64 filters, option A)",
-                                        minimumSize: 1) { o, g in
+                                        minimumSize: 1, defaultInputShape: [3, 32, 32], defaultClasses: 10) { o, g in
                 CIFARResNet(depth: depth, classes: o.classes, inputChannels: o.inputChannels, includeTop: o.includeTop, generator: g)
             })
         }
