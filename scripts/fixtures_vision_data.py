@@ -39,3 +39,36 @@ out["resized_crop"] = TF.resized_crop(x, 1, 2, 5, 6, [7, 9], antialias=False)
 out = {k: v.contiguous() for k, v in out.items()}
 save_file(out, "Tests/MyelinDataTests/Fixtures/vision.safetensors")
 print(len(out), "tensors")
+
+# Archives written by Python's tarfile, for TarTests: sample.tar.gz in GNU format (a
+# 120-character path stored as a ././@LongLink entry, a folder, a symlink that must be
+# skipped) and sample_pax.tar in pax format (a 156-character path in a pax header).
+import io
+import tarfile
+
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.GNU_FORMAT) as tf:
+    def add(name, data):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mtime = 0
+        tf.addfile(info, io.BytesIO(data))
+    d = tarfile.TarInfo("top")
+    d.type = tarfile.DIRTYPE
+    tf.addfile(d)
+    add("top/hello.txt", b"hello, tar\n")
+    add("top/" + "a" * 60 + "/" + "b" * 55 + ".bin", bytes(range(256)) * 3)
+    link = tarfile.TarInfo("top/link")
+    link.type = tarfile.SYMTYPE
+    link.linkname = "/etc/passwd"
+    tf.addfile(link)
+with open("Tests/MyelinDataTests/Fixtures/sample.tar.gz", "wb") as f:
+    f.write(buf.getvalue())
+# pax format too (what GNU tar --format=posix and Python's default write).
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+    info = tarfile.TarInfo("p/" + "c" * 150 + ".txt")
+    info.size = 3
+    tf.addfile(info, io.BytesIO(b"pax"))
+with open("Tests/MyelinDataTests/Fixtures/sample_pax.tar", "wb") as f:
+    f.write(buf.getvalue())
