@@ -11,8 +11,9 @@ import Synchronization
 /// - Classes are the subfolder names sorted (by Unicode code point, as Python's `sorted`),
 ///   labelled 0, 1, ...; folders whose names start with "." (`.ipynb_checkpoints`) are
 ///   skipped, unlike torchvision.
-/// - Files are those with an image extension (`png`, `jpg`, `jpeg`, any case), taken in
-///   sorted path order within each class: the sample order is the same on every machine.
+/// - Files are those with an image extension (`png`, `jpg`, `jpeg`, any case), in
+///   torchvision's order within each class (by folder, then file name): the sample order
+///   is the same on every machine.
 /// - Samples are `(image [C, H, W] float32 in [0, 1], label int64 [])`. Images are decoded
 ///   when a sample is asked for (or once, with `cache`), converted to `channels` (3 by
 ///   default, as torchvision's loader converts to RGB; 1 for gray), resized to `size` when
@@ -88,18 +89,20 @@ public struct ImageFolder: Dataset {
         self.cache = cache ? ImageCache() : nil
     }
 
-    /// Files under `folder` (recursively) with one of `extensions`, sorted by relative path.
+    /// Files under `folder` (recursively) with one of `extensions`, in torchvision's order:
+    /// by folder path, then by name within a folder (`sorted(os.walk(...))`, then `sorted(fnames)`).
     static func imageFiles(in folder: URL, extensions: Set<String>) -> [URL] {
         guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey],
                                                          options: [.skipsHiddenFiles]) else { return [] }
-        var out: [(String, URL)] = []
+        var out: [(dir: String, name: String, url: URL)] = []
         let base = folder.standardizedFileURL.path
         for case let url as URL in walker where extensions.contains(url.pathExtension.lowercased()) {
             guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            let path = url.standardizedFileURL.path
-            out.append((path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path, url))
+            let dir = url.deletingLastPathComponent().standardizedFileURL.path
+            out.append((dir.hasPrefix(base) ? String(dir.dropFirst(base.count)) : dir, url.lastPathComponent, url))
         }
-        return out.sorted { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) }.map(\.1)
+        func less(_ a: String, _ b: String) -> Bool { a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) }
+        return out.sorted { $0.dir != $1.dir ? less($0.dir, $1.dir) : less($0.name, $1.name) }.map(\.url)
     }
 
     public var count: Int { samples.count }

@@ -29,7 +29,7 @@ struct ImageFolderTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let ds = try ImageFolder(root: root)
         #expect(ds.classes == ["bird", "cat", "dog"] && ds.classToIndex == ["bird": 0, "cat": 1, "dog": 2])
-        #expect(ds.samples.map(\.url.lastPathComponent) == ["z.jpg", "y.png", "x.Jpeg", "a.PNG", "b.png"])
+        #expect(ds.samples.map(\.url.lastPathComponent) == ["z.jpg", "x.Jpeg", "y.png", "a.PNG", "b.png"])
         #expect(ds.targets == [0, 1, 1, 2, 2])
         let (x, y) = ds[4]
         #expect(x.shape == [3, 3, 4] && y.integers() == [2] && y.shape == [])
@@ -43,9 +43,9 @@ struct ImageFolderTests {
     @Test func sortedFilesWithinAClass() throws {
         let root = try Self.makeTree()
         defer { try? FileManager.default.removeItem(at: root) }
-        // Relative paths sort: "sub/y.png" before "x.Jpeg" ("s" < "x"), as Python's sorted(os.walk(...)).
+        // The class folder's own files come before its subfolders' (sorted(os.walk(...)) in torchvision).
         let names = try ImageFolder(root: root).samples.filter { $0.label == 1 }.map(\.url.lastPathComponent)
-        #expect(names == ["y.png", "x.Jpeg"])
+        #expect(names == ["x.Jpeg", "y.png"])
     }
 
     @Test func sizeTransformAndCache() throws {
