@@ -58,6 +58,16 @@ struct HookTests {
         #expect(f["conv2"]?.shape == [1, 16, 10, 10] && f["fc3"]?.shape == [1, 10])
     }
 
+    @Test func resnetStemStagesAndBlocksAreObservable() {
+        let net = ResNet(depth: 18, classes: 5)
+        net.eval()
+        let x = Tensor.uniform([1, 3, 32, 32], generator: RandomGenerator(seed: 6))
+        let (out, f) = FeatureExtractor(net, layers: ["conv1", "layer1", "layer2.0", "layer4", "fc"])(x)
+        #expect(f["conv1"]?.scalars() == net.conv1(x).scalars())
+        #expect(f["layer1"]?.shape == [1, 64, 8, 8] && f["layer2.0"]?.shape == [1, 128, 4, 4] && f["layer4"]?.shape == [1, 512, 1, 1])
+        #expect(f["fc"]?.scalars() == out.scalars())
+    }
+
     @Test func hooksAreNotParametersOrState() {
         let m = Self.model()
         let before = m.stateDict().keys.sorted()
