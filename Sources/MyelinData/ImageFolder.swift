@@ -18,6 +18,10 @@ import Synchronization
 ///   when a sample is asked for (or once, with `cache`), converted to `channels` (3 by
 ///   default, as torchvision's loader converts to RGB; 1 for gray), resized to `size` when
 ///   given, then passed through `transform`.
+/// - `transform` draws from `RandomGenerator.default` (as torchvision's transforms draw
+///   from the global RNG). For augmentation that is reproducible per epoch, give the
+///   random transforms to `DataLoader(transform:)` instead: it seeds them from its seed
+///   and the epoch.
 /// - Images of different sizes cannot share a batch: give `size`, or a `transform` that
 ///   ends in a fixed size (`Resize(height:width:)`, `CenterCrop`, `RandomResizedCrop`).
 /// - A file that does not decode stops the program with its path and the decoder's
