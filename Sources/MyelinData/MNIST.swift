@@ -225,14 +225,14 @@ public struct MNIST: Dataset {
         }
     }
 
-    private struct FetchFailure: Error {
+    struct FetchFailure: Error {
         let message: String
         /// The network is unreachable (as opposed to one server answering badly).
         let offline: Bool
     }
 
     /// The bytes at `url`: a local read for `file:` URLs, else one HTTP GET.
-    private static func fetch(_ url: URL, timeout: TimeInterval) throws -> Data {
+    static func fetch(_ url: URL, timeout: TimeInterval) throws -> Data {
         if url.isFileURL {
             do { return try Data(contentsOf: url) } catch {
                 throw FetchFailure(message: "cannot read it (\(error.localizedDescription))", offline: false)

@@ -70,11 +70,12 @@ public final class LeNet5: Module, UnaryLayer {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         require(input.rank == 4 && input.shape[1] == inputChannels && input.shape[2] == inputSize && input.shape[3] == inputSize,
                 "LeNet5(inputChannels: \(inputChannels), inputSize: \(inputSize)): input of shape \(input.shape) must be [N, \(inputChannels), \(inputSize), \(inputSize)]")
-        var x = pool(act(conv1(input)))
-        x = pool(act(conv2(x)))
+        // callWithHooks: forward hooks see each layer (feature maps, FeatureExtractor).
+        var x = pool(act(conv1.callWithHooks(input)))
+        x = pool(act(conv2.callWithHooks(x)))
         x = x.flattened(startAxis: 1)
-        x = act(fc1(x))
-        x = act(fc2(x))
-        return fc3(x)
+        x = act(fc1.callWithHooks(x))
+        x = act(fc2.callWithHooks(x))
+        return fc3.callWithHooks(x)
     }
 }

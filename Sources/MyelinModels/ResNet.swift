@@ -165,10 +165,11 @@ public final class ResNet: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        var x = maxpool(bn1(conv1(input)).relu())
+        // callWithHooks: forward hooks see the stem and the head (the stages are Sequentials).
+        var x = maxpool.callWithHooks(bn1.callWithHooks(conv1.callWithHooks(input)).relu())
         x = layer4(layer3(layer2(layer1(x))))
         guard let avgpool, let fc else { return x }
-        return fc(avgpool(x).flattened(startAxis: 1))
+        return fc.callWithHooks(avgpool.callWithHooks(x).flattened(startAxis: 1))
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {

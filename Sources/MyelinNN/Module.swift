@@ -11,6 +11,8 @@ import MyelinCore
 open class Module {
     /// Training mode (dropout active, batch statistics) or evaluation mode.
     public private(set) var training = true
+    /// Observers of this module's output (see `registerForwardHook`, Hooks.swift).
+    var forwardHooks: [ForwardHookEntry] = []
 
     public init() {}
 
@@ -207,7 +209,7 @@ open class Module {
         var out: [(String, Any)] = []
         for mirror in mirrors.reversed() {
             for child in mirror.children {
-                guard var label = child.label, label != "training", label != "isFrozen" else { continue }
+                guard var label = child.label, label != "training", label != "isFrozen", label != "forwardHooks" else { continue }
                 if label.hasPrefix("_") { label.removeFirst() }
                 // Optional properties (a layer's bias, a block's downsample) count when present.
                 if let opt = child.value as? AnyOptional {

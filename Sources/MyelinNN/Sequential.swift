@@ -24,7 +24,7 @@ public final class Sequential: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { x, layer in layer(x) }
+        layers.reduce(input) { x, layer in layer.callWithHooks(x) }
     }
 
     override public func namedChildren() -> [(String, Module)] {

@@ -8,7 +8,8 @@ struct MyelinCommand: ParsableCommand {
         commandName: "myelin",
         abstract: "Myelin: deep learning in Swift.",
         version: MyelinLibrary.version,
-        subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self, Summary.self, ImageCommand.self, Bench.self],
+        subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self, Summary.self, ImageCommand.self, VisualizeCommand.self,
+                      Bench.self],
         defaultSubcommand: Demo.self
     )
 
