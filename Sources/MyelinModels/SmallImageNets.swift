@@ -117,9 +117,11 @@ public final class CIFARResNet: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let x = layer3(layer2(layer1(bn1(conv1(input)).relu())))
+        // Through callWithHooks, so forward hooks (feature maps) can observe each child.
+        var x = bn1.callWithHooks(conv1.callWithHooks(input)).relu()
+        x = layer3.callWithHooks(layer2.callWithHooks(layer1.callWithHooks(x)))
         guard let avgpool, let fc else { return x }
-        return fc(avgpool(x))
+        return fc.callWithHooks(avgpool.callWithHooks(x))
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
