@@ -103,7 +103,7 @@ public final class InceptionAux: Module, UnaryLayer, SummaryTraceable {
 ///
 ///     GoogLeNet()                    13,004,888 parameters (6,624,904 without aux1/aux2)
 ///     GoogLeNet(auxLogits: false)     6,624,904
-///     1,498,376,192 MACs at 224×224 (inference; the auxiliary classifiers add AUXMACS in training)
+///     1,498,376,192 MACs at 224×224 (inference; the auxiliary classifiers add 8,372,224 in training)
 ///
 /// Differences from the paper, all torchvision's: batch norm after every convolution,
 /// a 3×3 convolution in each module's third branch where the paper has a 5×5 (see
