@@ -109,9 +109,9 @@ public final class DenseNetFeatures: Module, UnaryLayer, SummaryTraceable {
         super.init()
     }
 
-    /// The layers in order with torchvision's names.
+    /// The layers in order with torchvision's names (its parameter-free "relu0" is a call here).
     public var namedLayers: [(String, any UnaryLayer)] {
-        var out: [(String, any UnaryLayer)] = [("conv0", conv0), ("norm0", norm0), ("relu0", ReLU()), ("pool0", pool0)]
+        var out: [(String, any UnaryLayer)] = [("conv0", conv0), ("norm0", norm0), ("pool0", pool0)]
         for (i, block) in blocks.enumerated() {
             out.append(("denseblock\(i + 1)", block))
             if i < transitions.count { out.append(("transition\(i + 1)", transitions[i])) }
@@ -121,7 +121,7 @@ public final class DenseNetFeatures: Module, UnaryLayer, SummaryTraceable {
     }
 
     override public func namedChildren() -> [(String, Module)] {
-        namedLayers.filter { $0.0 != "relu0" }.map { ($0.0, $0.1) }
+        namedLayers.map { ($0.0, $0.1) }
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
@@ -134,7 +134,7 @@ public final class DenseNetFeatures: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        namedLayers.filter { $0.0 != "relu0" }.reduce(input) { s, e in t.trace(e.1, name: e.0, input: s) }
+        namedLayers.reduce(input) { s, e in t.trace(e.1, name: e.0, input: s) }
     }
 }
 
