@@ -27,7 +27,7 @@ public struct LayerSummary: Sendable, Equatable {
 }
 
 /// Follows shapes through a model without running it: convolutions, linear layers,
-/// pooling, normalisation, activations, `Sequential` and any `SummaryTraceable` are
+/// pooling, normalisation, activations, `Sequential`, `Concatenate` and any `SummaryTraceable` are
 /// computed from their settings; other layers run once on zeros to learn their shape.
 public final class SummaryTracer {
     public private(set) var rows: [LayerSummary] = []
@@ -41,6 +41,13 @@ public final class SummaryTracer {
         let composite: ((SummaryTracer) -> [Int])? = {
             if let seq = layer as? Sequential {
                 return { t in seq.layers.enumerated().reduce(input) { s, e in t.trace(e.element, name: String(e.offset), input: s) } }
+            }
+            if let cat = layer as? Concatenate {
+                // Every branch sees the same input; the output joins their shapes (MACs add up).
+                return { t in
+                    let shapes = cat.branches.enumerated().map { t.trace($0.element, name: String($0.offset), input: input) }
+                    return Concatenate.joinedShape(shapes, axis: cat.axis)
+                }
             }
             if let traceable = layer as? any SummaryTraceable { return { t in traceable.traceSummary(t, input: input) } }
             return nil
@@ -137,7 +144,7 @@ public final class SummaryTracer {
         case let pad as ZeroPad2D:
             require(input.count == 4, "summary: \(pad.layerDescription) needs [N, C, H, W], got \(input)")
             return ([input[0], input[1], input[2] + pad.top + pad.bottom, input[3] + pad.left + pad.right], 0)
-        case is ReLU, is LeakyReLU, is ELU, is Sigmoid, is Tanh, is GELU, is Softmax, is LogSoftmax, is Dropout,
+        case is ReLU, is ReLU6, is LeakyReLU, is ELU, is Sigmoid, is Tanh, is GELU, is Softmax, is LogSoftmax, is Dropout,
              is BatchNorm, is LayerNorm, is LocalResponseNorm:
             return (input, 0)
         default:

@@ -44,16 +44,20 @@ public struct VisionModelOptions: Sendable {
 ///
 /// Each family adds its entries in its own file (`static let resNetEntries`, ...).
 public enum VisionModels {
-    public static let catalogue: [VisionModelEntry] = alexNetEntries + vggEntries + resNetEntries + smallImageEntries
-        + uNetEntries + yoloEntries
+    public static let catalogue: [VisionModelEntry] = alexNetEntries + vggEntries + resNetEntries + googLeNetEntries
+        + denseNetEntries + mobileNetV2Entries + smallImageEntries + uNetEntries + yoloEntries
 
     public static var names: [String] { catalogue.map(\.name) }
 
-    /// The canonical name: lower case, "_" → "-", "resnet-50" → "resnet50"; nil when unknown.
+    /// The canonical name: lower case, "_" → "-", hyphens optional ("resnet-50" → "resnet50",
+    /// "mobilenetv2" → "mobilenet-v2"); nil when unknown.
     public static func canonicalName(_ name: String) -> String? {
         var n = name.lowercased().replacingOccurrences(of: "_", with: "-")
         if n.hasPrefix("resnet-") { n = "resnet" + n.dropFirst(7) }
-        return names.contains(n) ? n : nil
+        if names.contains(n) { return n }
+        // Hyphens are optional: "mobilenetv2", "densenet-121".
+        let bare = n.replacingOccurrences(of: "-", with: "")
+        return names.first { $0.replacingOccurrences(of: "-", with: "") == bare }
     }
 
     public static func entry(_ name: String) -> VisionModelEntry? {

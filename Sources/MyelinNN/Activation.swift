@@ -10,6 +10,24 @@ public final class ReLU: Module, UnaryLayer {
     public func callAsFunction(_ input: Tensor) -> Tensor { input.relu() }
 }
 
+/// min(max(x, 0), 6), as `nn.ReLU6` (MobileNet's activation): `x.relu6()`.
+public final class ReLU6: Module, UnaryLayer {
+    override public init() { super.init() }
+    public func callAsFunction(_ input: Tensor) -> Tensor { input.relu6() }
+}
+
+extension Tensor {
+    /// min(max(x, 0), 6). The gradient is 1 strictly between 0 and 6 and 0 elsewhere, at
+    /// both ends included, as PyTorch's relu6 (hardtanh); a plain clamp would pass it at 0 and 6.
+    public func relu6() -> Tensor {
+        let x = detached()
+        let out = x.clamp(min: 0, max: 6)
+        return Autograd.record(out, inputs: [self], name: "relu6") { g, _ in
+            [g * ((x .> 0) .& (x .< 6)).to(g.dtype)]
+        }
+    }
+}
+
 /// x for x > 0, negativeSlope·x otherwise, as `nn.LeakyReLU`.
 public final class LeakyReLU: Module, UnaryLayer {
     public let negativeSlope: Double

@@ -51,6 +51,7 @@ struct Summary: ParsableCommand {
                 throw CLIError(e.description)
             }
         }
+        net.eval()  // the inference pass, as papers count it (GoogLeNet's auxiliary classifiers run only in training)
         let summary = ModelSummary(net, inputShape: shape, batchSize: batchSize)
         print(summary.table(maxDepth: depth ?? .max))
     }
