@@ -8,16 +8,27 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// `--dataset mnist | digits | csv:PATH[:TARGET]`.
+/// `--dataset mnist | digits | cifar10 | cifar100 | folder:PATH | csv:PATH[:TARGET]`.
 enum DatasetChoice: ExpressibleByArgument, CustomStringConvertible {
     case mnist
     case digits
+    case cifar10
+    case cifar100
+    /// Images in one folder per class (torchvision's ImageFolder), split into PATH/train and
+    /// PATH/test when those exist.
+    case folder(path: String)
     case csv(path: String, target: String?)
 
     init?(argument: String) {
         switch argument.lowercased() {
         case "mnist": self = .mnist
         case "digits": self = .digits
+        case "cifar10", "cifar-10": self = .cifar10
+        case "cifar100", "cifar-100": self = .cifar100
+        case let a where a.hasPrefix("folder:"):
+            let path = String(argument.dropFirst(7))
+            guard !path.isEmpty else { return nil }
+            self = .folder(path: path)
         default:
             guard argument.lowercased().hasPrefix("csv:") else { return nil }
             let rest = String(argument.dropFirst(4))
@@ -37,11 +48,14 @@ enum DatasetChoice: ExpressibleByArgument, CustomStringConvertible {
         switch self {
         case .mnist: "mnist"
         case .digits: "digits"
+        case .cifar10: "cifar10"
+        case .cifar100: "cifar100"
+        case let .folder(path): "folder:\(path)"
         case let .csv(path, target): "csv:\(path)" + (target.map { ":\($0)" } ?? "")
         }
     }
 
-    static var allValueStrings: [String] { ["mnist", "digits", "csv:PATH[:TARGET]"] }
+    static var allValueStrings: [String] { ["mnist", "digits", "cifar10", "cifar100", "folder:PATH", "csv:PATH[:TARGET]"] }
 }
 
 /// How a CSV file's rows become features, saved with the model so `evaluate` and
@@ -119,7 +133,7 @@ enum DataSources {
     /// The data set, with its images resized to `resize` ([H, W], bilinear) when given.
     static func load(_ choice: DatasetChoice, dataDir: String?, csvPreprocessing: CSVPreprocessing? = nil,
                      resize: [Int]? = nil) throws -> LoadedData {
-        let data = try load(choice, dataDir: dataDir, csvPreprocessing: csvPreprocessing)
+        let data = try load(choice, dataDir: dataDir, csvPreprocessing: csvPreprocessing, folderSize: resize)
         guard let resize, resize.count == 2 else { return data }
         guard data.sampleShape.count == 3 else {
             throw CLIError("--resize applies to images, but \(data.name) has samples of shape \(data.sampleShape)")
@@ -138,8 +152,49 @@ enum DataSources {
         return out
     }
 
-    static func load(_ choice: DatasetChoice, dataDir: String?, csvPreprocessing: CSVPreprocessing?) throws -> LoadedData {
+    static func load(_ choice: DatasetChoice, dataDir: String?, csvPreprocessing: CSVPreprocessing?,
+                     folderSize: [Int]?) throws -> LoadedData {
         switch choice {
+        case .cifar10, .cifar100:
+            // Looked up in --data, MYELIN_DATA and the cache; downloaded (MD5-checked) where there is internet.
+            let root = dataDir.map { URL(fileURLWithPath: $0) }
+            if choice.description == "cifar10" {
+                let train = try CIFAR10(root: root, split: .train), test = try CIFAR10(root: root, split: .test)
+                return LoadedData(name: "CIFAR-10 (\(train.folder.path))", train: train, test: test, sampleShape: [3, 32, 32],
+                                  classNames: train.classes)
+            }
+            let train = try CIFAR100(root: root, split: .train), test = try CIFAR100(root: root, split: .test)
+            return LoadedData(name: "CIFAR-100 (\(train.folder.path))", train: train, test: test, sampleShape: [3, 32, 32],
+                              classNames: train.classes)
+        case let .folder(path):
+            let root = URL(fileURLWithPath: path)
+            // Photos come in many sizes and a batch needs one: the size is asked for up front.
+            guard let folderSize, folderSize.count == 2 else {
+                throw CLIError("folder:\(path) needs --resize HxW (e.g. --resize 64x64): the images of a batch must share a size")
+            }
+            let size = (height: folderSize[0], width: folderSize[1])
+            let fm = FileManager.default
+            let train: any Dataset, test: any Dataset, classes: [String], first: Tensor
+            if fm.fileExists(atPath: root.appendingPathComponent("train").path) && fm.fileExists(atPath: root.appendingPathComponent("test").path) {
+                let tr = try ImageFolder(root: root.appendingPathComponent("train"), size: size)
+                let te = try ImageFolder(root: root.appendingPathComponent("test"), size: size)
+                guard tr.classes == te.classes else {
+                    throw CLIError("\(path): train/ has classes \(tr.classes) but test/ has \(te.classes)")
+                }
+                try tr.validate()
+                try te.validate()
+                (train, test, classes) = (tr, te, tr.classes)
+                first = tr[0].input
+            } else {
+                let all = try ImageFolder(root: root, size: size)
+                try all.validate()
+                (train, test) = trainValidationSplit(all, validationFraction: testFraction, seed: testSplitSeed)
+                classes = all.classes
+                first = all[0].input
+            }
+            guard classes.count >= 2 else { throw CLIError("\(path): a classifier needs at least 2 class folders, found \(classes)") }
+            return LoadedData(name: "\(root.lastPathComponent) (\(classes.count) classes)", train: train, test: test,
+                              sampleShape: first.shape, classNames: classes)
         case .mnist:
             let root = dataDir.map { URL(fileURLWithPath: $0) }
             if let root, !FileManager.default.fileExists(atPath: root.path) {
