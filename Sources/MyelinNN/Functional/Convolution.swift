@@ -213,6 +213,9 @@ enum ConvKernels {
     /// (A row copy is a memcpy; 64-byte vector copies with overshoot measured no faster.)
     static func im2col<T: FloatElement>(_ g: ConvGeometry, _ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>) {
         let (ow, l) = (g.ow, g.l)
+        // Stride 1 with "same" width (3×3 padding 1, ...): a row of cols is the whole plane
+        // shifted, so it is one block copy instead of one short copy per output row.
+        let sameWidth = g.sw == 1 && g.sh == 1 && ow == g.w
         for c in 0..<g.c {
             let xc = x + c * g.planeIn
             for i in 0..<g.kh {
@@ -222,6 +225,10 @@ enum ConvKernels {
                     // Output columns whose input column lies inside the image.
                     let lo = Swift.min(ow, Swift.max(0, convCeilDiv(-offW, g.sw)))
                     let hi = Swift.max(lo, Swift.min(ow, convFloorDiv(g.w - 1 - offW, g.sw) + 1))
+                    if sameWidth {
+                        shiftedPlaneCopy(g, xc, row, rowOffset: i * g.dh - g.pt, columnOffset: offW, lo: lo, hi: hi)
+                        continue
+                    }
                     for oy in 0..<g.oh {
                         let r = row + oy * ow
                         let ih = oy * g.sh + i * g.dh - g.pt
@@ -239,6 +246,30 @@ enum ConvKernels {
                         for ox in hi..<ow { r[ox] = 0 }
                     }
                 }
+            }
+        }
+    }
+
+    /// One row (c, i, j) of `cols` when stride is 1 and OW == W: cols[oy·W + ox] =
+    /// x[(oy + rowOffset)·W + ox + columnOffset] inside the image, else 0. Output index and
+    /// input index differ by a constant, so the valid span is a single copy; the columns
+    /// that wrapped around a row edge (ox < lo or ox ≥ hi) are zeroed afterwards.
+    @inline(__always)
+    static func shiftedPlaneCopy<T: FloatElement>(_ g: ConvGeometry, _ xc: UnsafePointer<T>, _ row: UnsafeMutablePointer<T>,
+                                                  rowOffset: Int, columnOffset: Int, lo: Int, hi: Int) {
+        let w = g.w, oh = g.oh
+        let oyLo = Swift.min(oh, Swift.max(0, -rowOffset)), oyHi = Swift.max(oyLo, Swift.min(oh, g.h - rowOffset))
+        let delta = rowOffset * w + columnOffset
+        let p0 = oyLo * w, p1 = oyHi * w
+        let start = Swift.min(p1, Swift.max(p0, -delta)), end = Swift.max(start, Swift.min(p1, g.h * w - delta))
+        row.update(repeating: 0, count: start)
+        if end > start { (row + start).update(from: xc + (start + delta), count: end - start) }
+        (row + end).update(repeating: 0, count: oh * w - end)
+        if lo > 0 || hi < w {
+            for oy in oyLo..<oyHi {
+                let r = row + oy * w
+                for ox in 0..<lo { r[ox] = 0 }
+                for ox in hi..<w { r[ox] = 0 }
             }
         }
     }
