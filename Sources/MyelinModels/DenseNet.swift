@@ -52,7 +52,7 @@ public final class DenseBlock: Module, UnaryLayer, SummaryTraceable {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         // torchvision concatenates the list of all features before each layer; growing one
         // tensor gives the same values with the same copies.
-        layers.reduce(input) { x, layer in Tensor.concat([x, layer(x)], axis: 1) }
+        layers.reduce(input) { x, layer in Tensor.concat([x, layer.callWithHooks(x)], axis: 1) }
     }
 
     override public func namedChildren() -> [(String, Module)] {
@@ -125,12 +125,13 @@ public final class DenseNetFeatures: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        var x = pool0(norm0(conv0(input)).relu())
+        // Children run through callWithHooks, so forward hooks can observe each of them.
+        var x = pool0.callWithHooks(norm0.callWithHooks(conv0.callWithHooks(input)).relu())
         for (i, block) in blocks.enumerated() {
-            x = block(x)
-            if i < transitions.count { x = transitions[i](x) }
+            x = block.callWithHooks(x)
+            if i < transitions.count { x = transitions[i].callWithHooks(x) }
         }
-        return norm5(x)
+        return norm5.callWithHooks(x)
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
@@ -221,9 +222,9 @@ public final class DenseNet: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let x = features(input).relu()
+        let x = features.callWithHooks(input).relu()
         guard let avgpool, let classifier else { return x }
-        return classifier(avgpool(x).flattened(startAxis: 1))
+        return classifier.callWithHooks(avgpool.callWithHooks(x).flattened(startAxis: 1))
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {

@@ -220,16 +220,17 @@ public final class GoogLeNet: Module, UnaryLayer, SummaryTraceable {
     }
 
     func forward(_ input: Tensor, auxiliary: Bool) -> (logits: Tensor, aux1: Tensor?, aux2: Tensor?) {
-        var x = maxpool1(conv1(transformed(input)))
-        x = maxpool2(conv3(conv2(x)))
-        x = maxpool3(inception3b(inception3a(x)))
-        x = inception4a(x)
-        let a1 = auxiliary ? aux1.map { $0(x) } : nil
-        x = inception4d(inception4c(inception4b(x)))
-        let a2 = auxiliary ? aux2.map { $0(x) } : nil
-        x = inception5b(inception5a(maxpool4(inception4e(x))))
+        // Children run through callWithHooks, so forward hooks can observe each of them.
+        var x = transformed(input)
+        for layer in [conv1, maxpool1, conv2, conv3, maxpool2, inception3a, inception3b, maxpool3, inception4a] as [any UnaryLayer] {
+            x = layer.callWithHooks(x)
+        }
+        let a1 = auxiliary ? aux1.map { $0.callWithHooks(x) } : nil
+        for layer in [inception4b, inception4c, inception4d] as [any UnaryLayer] { x = layer.callWithHooks(x) }
+        let a2 = auxiliary ? aux2.map { $0.callWithHooks(x) } : nil
+        for layer in [inception4e, maxpool4, inception5a, inception5b] as [any UnaryLayer] { x = layer.callWithHooks(x) }
         guard let avgpool, let dropout, let fc else { return (x, nil, nil) }
-        return (fc(dropout(avgpool(x).flattened(startAxis: 1))), a1, a2)
+        return (fc.callWithHooks(dropout.callWithHooks(avgpool.callWithHooks(x).flattened(startAxis: 1))), a1, a2)
     }
 
     /// Traces the path the forward pass takes in the current mode: the auxiliary

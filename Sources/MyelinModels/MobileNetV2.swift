@@ -121,9 +121,9 @@ public final class MobileNetV2: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let x = features(input)
+        let x = features.callWithHooks(input)
         guard let avgpool, let classifier else { return x }
-        return classifier(avgpool(x).flattened(startAxis: 1))
+        return classifier.callWithHooks(avgpool.callWithHooks(x).flattened(startAxis: 1))
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {

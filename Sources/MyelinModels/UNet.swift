@@ -70,7 +70,7 @@ public final class UNetUp: Module {
 
     /// Up-samples `x` and joins `skip` (the encoder's map at this level).
     public func callAsFunction(_ x: Tensor, skip: Tensor) -> Tensor {
-        var x1 = up(x), x2 = skip
+        var x1 = up.callWithHooks(x), x2 = skip
         let dy = x2.shape[2] - x1.shape[2], dx = x2.shape[3] - x1.shape[3]
         require(dy >= 0 && dx >= 0, "UNetUp: the up-sampled map \(x1.shape) is larger than the skip connection \(skip.shape)")
         if cropsSkip {
@@ -78,7 +78,7 @@ public final class UNetUp: Module {
         } else if dy > 0 || dx > 0 {
             x1 = x1.padded(last: [(dx / 2, dx - dx / 2), (dy / 2, dy - dy / 2)])
         }
-        return conv(Tensor.concat([x2, x1], axis: 1))
+        return conv.callWithHooks(Tensor.concat([x2, x1], axis: 1))
     }
 
     /// Traces this block for the summary; returns its output shape.
@@ -210,11 +210,12 @@ public final class UNet: Module, UnaryLayer, SummaryTraceable {
         require(outputSize(for: input.shape[2]) != nil && outputSize(for: input.shape[3]) != nil,
                 "UNet: input \(input.shape[2])×\(input.shape[3]) is too small for depth \(depth) with \(padding) padding "
                 + "(at least \(Self.minimumInputSize(depth: depth, padding: padding)) on each side)")
-        var skips = [inc(input)]
-        for down in downs { skips.append(down(skips[skips.count - 1])) }
+        // Children run through callWithHooks (a two-input UNetUp is observed through its up and conv).
+        var skips = [inc.callWithHooks(input)]
+        for down in downs { skips.append(down.callWithHooks(skips[skips.count - 1])) }
         var x = skips.removeLast()
         for up in ups { x = up(x, skip: skips.removeLast()) }
-        return outc.map { $0(x) } ?? x
+        return outc.map { $0.callWithHooks(x) } ?? x
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {

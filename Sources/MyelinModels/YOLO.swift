@@ -81,10 +81,10 @@ public final class YOLOv1: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let f = backbone(input)
+        let f = backbone.callWithHooks(input)
         guard let pool, let head else { return f }
         require(f.rank == 4, "YOLOv1: the backbone returned shape \(f.shape); it must return [N, C, H, W]")
-        let y = head(pool(f))
+        let y = head.callWithHooks(pool.callWithHooks(f))
         return y.reshaped([y.shape[0], gridSize, gridSize, 5 * boxesPerCell + classes])
     }
 
