@@ -252,6 +252,66 @@ import Myelin
     }
 }
 
+/// Truncated BPTT, many-to-one heads and per-step losses (RecurrentUtilities.swift).
+@Suite struct RecurrentUtilityTests {
+    @Test func truncatedBPTTCarriesDetachedState() {
+        let lstm = LSTM(inputSize: 2, hiddenSize: 3, generator: RandomGenerator(seed: 11))
+        let x = Tensor.randn([7, 2, 2], generator: RandomGenerator(seed: 12))
+        let full = lstm(x, state: nil)
+        var sizes: [Int] = [], outs: [Tensor] = []
+        let last = truncatedBPTT(x, chunkLength: 2) { chunk, state, i in
+            #expect(state.map { !$0.h.requiresGrad && !($0.c?.requiresGrad ?? true) } ?? (i == 0), "chunk \(i) gets a detached state")
+            sizes.append(chunk.shape[0])
+            let r = lstm(chunk, state: state)
+            (r.output * r.output).sum().backward()   // each chunk's backward stops at its first step
+            outs.append(r.output)
+            return r.state
+        }
+        #expect(sizes == [2, 2, 2, 1])
+        expectClose(Tensor.concat(outs, axis: 0), full.output, rtol: 1e-5, atol: 1e-6, "chunked forward = full forward")
+        expectClose(last?.h ?? Tensor.zeros([1]), full.hN, rtol: 1e-5, atol: 1e-6, "final state")
+        #expect(last?.h.requiresGrad == false)
+    }
+
+    @Test func manyToOneHeads() {
+        // [N = 2, T = 3, F = 2], batch-first; sequence 1 has 2 valid steps.
+        let out = Tensor([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], shape: [2, 3, 2])
+        expectClose(lastValidStep(out, lengths: [3, 2], batchFirst: true), Tensor([5.0, 6, 9, 10], shape: [2, 2]), "last valid")
+        expectClose(lastValidStep(out.transposed(0, 1), lengths: [3, 2]), Tensor([5.0, 6, 9, 10], shape: [2, 2]), "last valid, time-first")
+        expectClose(meanOverTime(out, lengths: [3, 2], batchFirst: true), Tensor([3.0, 4, 8, 9], shape: [2, 2]), "mean")
+        expectClose(maxOverTime(out * -1, lengths: [3, 2], batchFirst: true), Tensor([-1.0, -2, -7, -8], shape: [2, 2]), "max")
+        expectClose(meanOverTime(out, batchFirst: true), Tensor([3.0, 4, 9, 10], shape: [2, 2]), "mean, full length")
+        let x = randomDoubles([3, 2, 2], seed: 21)
+        expectGradients([x], "mean over time") { meanOverTime($0[0], lengths: [1, 3]) }
+        expectGradients([x], "max over time") { maxOverTime($0[0], lengths: [2, 3]) }
+        expectGradients([x], "last valid step") { lastValidStep($0[0], lengths: [2, 1]) }
+    }
+
+    @Test func sequenceCrossEntropyIgnoresPadding() {
+        let logits = Tensor.randn([3, 2, 4], dtype: .float64, generator: RandomGenerator(seed: 22))
+        let targets = Tensor([1, 2, 0, 3, 2, 1], shape: [3, 2])
+        let loss = sequenceCrossEntropy(logits, targets, lengths: [3, 1])
+        // Valid (t, b): (0,0) (0,1) (1,0) (2,0) → rows 0, 1, 2, 4 of the flattened [T·N] steps.
+        let rows = Tensor([Int64(0), 1, 2, 4], shape: [4], dtype: .int64)
+        let expected = crossEntropy(logits.reshaped([6, 4]).indexSelect(axis: 0, indices: rows),
+                                    targets.reshaped([6]).indexSelect(axis: 0, indices: rows))
+        expectClose(loss, expected, rtol: 1e-12, atol: 1e-12, "masked mean")
+        #expect(sequenceCrossEntropy(logits, targets, reduction: .none).shape == [3, 2])
+    }
+
+    @Test func sequenceEncoderInsideSequential() {
+        let model = Sequential {
+            SequenceEncoder(GRU(inputSize: 3, hiddenSize: 4, batchFirst: true, bidirectional: true, generator: RandomGenerator(seed: 23)))
+            Linear(8, 2)
+        }
+        let y = model(Tensor.randn([5, 6, 3], generator: RandomGenerator(seed: 24)))
+        #expect(y.shape == [5, 2])
+        #expect(model.namedParameters().map(\.0).prefix(2) == ["0.rnn.weight_ih_l0", "0.rnn.weight_hh_l0"])
+        let enc = SequenceEncoder(LSTM(inputSize: 3, hiddenSize: 4), pooling: .mean)
+        #expect(enc(Tensor.zeros([6, 5, 3]), lengths: [1, 2, 3, 4, 6]).shape == [5, 4])
+    }
+}
+
 extension CaseFixtures {
     /// Every tensor under `prefix`, keyed by the rest of its name.
     func tensorsGroup(_ prefix: String) -> [String: Tensor] {
