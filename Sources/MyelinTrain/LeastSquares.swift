@@ -61,12 +61,17 @@ public enum LeastSquares {
         }
     }
 
+    /// Below this, a diagonal entry of R counts as zero: max(m, n) · ε · max |a_ij| (numpy.linalg.lstsq's default
+    /// rcond, measured against the largest entry instead of the largest singular value).
+    static func rankTolerance(_ a: [Double], rows m: Int, columns n: Int) -> Double {
+        let norm = a.reduce(0) { Swift.max($0, abs($1)) }
+        return Double(Swift.max(m, n)) * Double.ulpOfOne * Swift.max(norm, Double.leastNormalMagnitude)
+    }
+
     /// Householder QR (Golub & Van Loan, alg. 5.3.2): reflect each column below the
     /// diagonal to zero, applying the same reflections to b, then back-substitute R x = Qᵀb.
     static func householder(_ input: [Double], rows m: Int, columns n: Int, _ rhs: [Double]) throws -> [Double] {
         var a = input, b = rhs
-        // Scale of A, to judge a diagonal entry of R as zero.
-        let norm = input.reduce(0) { Swift.max($0, abs($1)) }
         var diagonal = [Double](repeating: 0, count: n)
         for k in 0..<n {
             // The column's norm, computed with scaling against overflow.
@@ -98,7 +103,7 @@ public enum LeastSquares {
             let f = 2 * d / vv
             for i in k..<m { b[i] -= f * a[i * n + k] }
         }
-        let tolerance = Double(Swift.max(m, n)) * Double.ulpOfOne * Swift.max(norm, Double.leastNormalMagnitude)
+        let tolerance = rankTolerance(input, rows: m, columns: n)
         if let k = diagonal.firstIndex(where: { abs($0) <= tolerance }) {
             throw LeastSquaresError("least squares: the \(m)×\(n) matrix is rank-deficient (column \(k + 1) depends on the ones before it); no unique solution")
         }
@@ -144,6 +149,11 @@ public enum LAPACK {
                 throw LeastSquaresError("least squares: the \(m)×\(n) matrix is rank-deficient (dgels: R(\(info),\(info)) is zero); no unique solution")
             }
             guard info == 0 else { throw LeastSquaresError("least squares: dgels rejected argument \(-info)") }
+            // dgels only stops at an exactly zero diagonal of R; judge near-zero ones as the Householder path does.
+            let tolerance = LeastSquares.rankTolerance(a, rows: m, columns: n)
+            if let k = (0..<n).first(where: { abs(colMajor[$0 * m + $0]) <= tolerance }) {
+                throw LeastSquaresError("least squares: the \(m)×\(n) matrix is rank-deficient (column \(k + 1) depends on the ones before it); no unique solution")
+            }
             return Array(rhs.prefix(n))
         }
     }
