@@ -271,7 +271,7 @@ public struct ForecastMetrics: Sendable, Equatable {
 
 /// Rolling-origin evaluation: from every origin t in a range (so that t..<t+horizon
 /// lies in it), forecast `horizon` steps from everything before t, and score all of them.
-public struct ForecastEvaluation {
+public struct ForecastEvaluation: Sendable {
     /// The forecast origins (series positions of each forecast's first value).
     public let origins: [Int]
     /// forecasts[i] = the `horizon` values forecast from origins[i].
