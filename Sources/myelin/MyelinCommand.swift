@@ -8,7 +8,7 @@ struct MyelinCommand: ParsableCommand {
         commandName: "myelin",
         abstract: "Myelin: deep learning in Swift.",
         version: MyelinLibrary.version,
-        subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self, Summary.self, ImageCommand.self, VisualizeCommand.self,
+        subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self, Summary.self, ImageCommand.self, VisualizeCommand.self, Forecast.self,
                       Bench.self],
         defaultSubcommand: Demo.self
     )
