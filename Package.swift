@@ -3,7 +3,8 @@ import PackageDescription
 
 // Myelin: a deep-learning framework in Swift. Modules follow shared/DESIGN.md;
 // arrows point downwards only (a lower module never imports a higher one):
-//   MyelinCore ← MyelinNN ← MyelinOptim ← MyelinData/MyelinIO ← MyelinTrain, MyelinModels ← Myelin ← myelin
+//   MyelinCore ← MyelinNN ← MyelinModels; MyelinNN ← MyelinOptim ← MyelinData/MyelinIO;
+//   all of them ← MyelinTrain (training loops for zoo models such as CharLM) ← Myelin ← myelin
 let package = Package(
     name: "Myelin",
     products: [
@@ -37,7 +38,7 @@ let package = Package(
         // safetensors, checkpoints, plots.
         .target(name: "MyelinIO", dependencies: ["MyelinCore", "MyelinNN", "MyelinOptim", "CZlib"]),
         // fit loop, callbacks, metrics, progress display.
-        .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinOptim", "MyelinData", "MyelinIO"]),
+        .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinOptim", "MyelinData", "MyelinIO", "MyelinModels"]),
         // The model zoo.
         .target(name: "MyelinModels", dependencies: ["MyelinCore", "MyelinNN"]),
         // Umbrella: `import Myelin`.
