@@ -9,7 +9,7 @@ struct MyelinCommand: ParsableCommand {
         abstract: "Myelin: deep learning in Swift.",
         version: MyelinLibrary.version,
         subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self, Summary.self, ImageCommand.self, VisualizeCommand.self,
-                      Bench.self],
+                      Bench.self, Word2VecCommand.self],
         defaultSubcommand: Demo.self
     )
 
