@@ -5,7 +5,8 @@ import MyelinCore
 ///
 /// The rules, chosen for English plays and prose:
 /// - a word is a run of letters and digits; an apostrophe joins two such runs
-///   (`"o'er"`, `"ne'er"`, `"king's"` stay one word) but is dropped at either end
+///   (`"o'er"`, `"ne'er"`, `"king's"` stay one word; a typographic ’ counts as ') but is
+///   dropped at either end
 ///   (`"'tis"` → `"tis"`, `"lovers'"` → `"lovers"`);
 /// - everything else (punctuation, hyphens, white space) separates words, so
 ///   `"New-bent"` gives `"new"`, `"bent"`;

@@ -278,7 +278,7 @@ public struct Word2VecTrainer {
     }
 
     /// Runs every epoch over `corpus` (indices into the vocabulary; the unknown index is
-    /// skipped). `onEpoch` sees each epoch's figures. `stopAfterSeconds` ends the run early
+    /// skipped, as the C tool and gensim drop out-of-vocabulary words). `onEpoch` sees each epoch's figures. `stopAfterSeconds` ends the run early
     /// (the learning rate still decays as if the run were complete).
     @discardableResult
     public func train(_ model: SkipGram, corpus: [Int], stopAfterSeconds: Double? = nil,
@@ -286,6 +286,9 @@ public struct Word2VecTrainer {
         let cfg = configuration
         require(model.inEmbed.numEmbeddings == vocabulary.count && model.inEmbed.embeddingDim == cfg.dimension,
                 "Word2VecTrainer: the model is \(model.inEmbed.numEmbeddings)×\(model.inEmbed.embeddingDim), the vocabulary and configuration want \(vocabulary.count)×\(cfg.dimension)")
+        for (k, w) in corpus.enumerated() where w < 0 || w >= vocabulary.count {
+            requirementFailure("Word2VecTrainer.train: corpus index \(w) at position \(k) is out of range for \(vocabulary.count) words")
+        }
         let rng = RandomGenerator(seed: cfg.seed &+ 0x5EED)
         let totalWords = Double(corpus.count * cfg.epochs)
         var processed = 0
@@ -308,7 +311,7 @@ public struct Word2VecTrainer {
             // Subsample once per epoch, then walk the kept words.
             var kept: [Int32] = []
             kept.reserveCapacity(corpus.count)
-            for w in corpus where w >= 0 && w < vocabulary.count {
+            for w in corpus {
                 let p = keepProbabilities[w]
                 if p >= 1 || rng.nextDouble() < p { kept.append(Int32(w)) }
             }
