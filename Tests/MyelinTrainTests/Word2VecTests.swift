@@ -118,6 +118,23 @@ struct Word2VecTests {
         #expect(try! vectors.nearest(to: "truck", count: 1).first?.word == "car")
     }
 
+    @Test func autogradTrainingFollowsTheFusedPath() {
+        let words = Self.syntheticCorpus(sentences: 60, seed: 9)
+        let vocab = Vocabulary(counting: words, minCount: 1)
+        let cfg = Word2VecConfiguration(dimension: 6, window: 2, negatives: 2, minCount: 1, sample: 0,
+                                        epochs: 2, learningRate: 0.05, batchSize: 8, seed: 4)
+        let fused = Word2VecTrainer(vocabulary: vocab, configuration: cfg)
+        var graph = fused
+        graph.useAutograd = true
+        let (a, b) = (fused.makeModel(), graph.makeModel())
+        let corpus = vocab.encode(words)
+        let ha = fused.train(a, corpus: corpus), hb = graph.train(b, corpus: corpus)
+        #expect(ha.map(\.pairs) == hb.map(\.pairs))
+        for (x, y) in zip(ha, hb) { #expect(abs(x.meanLoss - y.meanLoss) < 1e-4) }
+        let worst = zip(a.inEmbed.weight.scalars(as: Float.self), b.inEmbed.weight.scalars(as: Float.self)).map { abs($0 - $1) }.max() ?? 1
+        #expect(worst < 1e-4)
+    }
+
     /// Axes: royalty, gender, fruit.
     static func handMade() -> WordVectors {
         let vocab = Vocabulary(words: ["<unk>", "king", "queen", "man", "woman", "apple"], counts: [0, 5, 4, 3, 2, 1], unknownToken: "<unk>")
