@@ -9,7 +9,7 @@ struct MyelinCommand: ParsableCommand {
         abstract: "Myelin: deep learning in Swift.",
         version: MyelinLibrary.version,
         subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self, Summary.self, ImageCommand.self, VisualizeCommand.self, Forecast.self,
-                      Generate.self, Bench.self],
+                      Generate.self, Word2VecCommand.self, Bench.self],
         defaultSubcommand: Demo.self
     )
 
