@@ -161,8 +161,10 @@ private func recurrentScan<T: FloatElement>(
         if let bP { for b in 0..<rows { (ghP + b * width).update(from: bP, count: width) } }
         GEMM.gemm(transA: false, transB: true, m: rows, n: width, k: hidden, alpha: 1, a: sP, lda: sw,
                   b: wP, ldb: hidden, beta: bP == nil ? 0 : 1, c: ghP, ldc: width)
-        let hp = hPrevP + t * rows * hidden
-        for b in 0..<rows { (hp + b * hidden).update(from: sP + b * sw, count: hidden) }
+        if trackWeights {
+            let hp = hPrevP + t * rows * hidden
+            for b in 0..<rows { (hp + b * hidden).update(from: sP + b * sw, count: hidden) }
+        }
 
         let next = Tensor(uninitializedShape: [rows, sw], dtype: dt)
         let acts = Tensor(uninitializedShape: [rows, saved], dtype: dt)
