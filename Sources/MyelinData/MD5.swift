@@ -4,7 +4,7 @@ import Foundation
 /// (CIFAR's are MD5). Not for security. Streaming, as `SHA256`:
 ///
 ///     var h = MD5(); h.update(bytes); let hex = h.finalize().hex
-public struct MD5: Sendable {
+public struct MD5: StreamingHash, Sendable {
     private var a0: UInt32 = 0x6745_2301, b0: UInt32 = 0xEFCD_AB89, c0: UInt32 = 0x98BA_DCFE, d0: UInt32 = 0x1032_5476
     private var pending: [UInt8] = []
     private var totalBytes: UInt64 = 0
@@ -42,21 +42,6 @@ public struct MD5: Sendable {
         }
         pending.removeAll()
         return Digest(bytes: [a0, b0, c0, d0].flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (8 * UInt32($0))) } })
-    }
-
-    public static func hash(_ data: some Collection<UInt8>) -> Digest {
-        var h = MD5()
-        h.update(data)
-        return h.finalize()
-    }
-
-    /// The digest of a file, read in 1 MiB pieces.
-    public static func hash(fileAt url: URL) throws -> Digest {
-        let handle = try Gzip.openForReading(url)
-        defer { try? handle.close() }
-        var h = MD5()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { h.update(chunk) }
-        return h.finalize()
     }
 
     private static let shifts: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,

@@ -4,7 +4,7 @@ import Foundation
 /// sums. Streaming: feed bytes with `update`, then read `finalize()`.
 ///
 ///     var h = SHA256(); h.update(bytes); let hex = h.finalize().hex
-public struct SHA256: Sendable {
+public struct SHA256: StreamingHash, Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6A09_E667, 0xBB67_AE85, 0x3C6E_F372, 0xA54F_F53A, 0x510E_527F, 0x9B05_688C, 0x1F83_D9AB, 0x5BE0_CD19)
     /// Bytes waiting for a full 64-byte block.
@@ -66,24 +66,6 @@ public struct SHA256: Sendable {
         pending.removeAll()
         let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
         return Digest(bytes: words.flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (24 - 8 * UInt32($0))) } })
-    }
-
-    /// The digest of `data`.
-    public static func hash(_ data: some Collection<UInt8>) -> Digest {
-        var h = SHA256()
-        h.update(data)
-        return h.finalize()
-    }
-
-    /// The digest of a file, read in 1 MiB pieces.
-    public static func hash(fileAt url: URL) throws -> Digest {
-        let handle = try Gzip.openForReading(url)
-        defer { try? handle.close() }
-        var h = SHA256()
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            h.update(chunk)
-        }
-        return h.finalize()
     }
 
     private static let k: [UInt32] = [
