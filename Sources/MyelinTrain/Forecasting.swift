@@ -170,6 +170,17 @@ public final class WindowNetworkForecaster: Forecaster {
                                        network: Sequential(layers), lags: lags, horizon: horizon, relativeToLast: relativeToLast)
     }
 
+    /// An LSTM over the window, one value per step ([B, lags, 1]), its last state through a
+    /// linear head to all `horizon` values at once.
+    public static func lstm(lags: Int, horizon: Int, hidden: Int = 32, layers: Int = 1, relativeToLast: Bool = true,
+                            generator: RandomGenerator) -> WindowNetworkForecaster {
+        let encoder = SequenceEncoder(LSTM(inputSize: 1, hiddenSize: hidden, numLayers: layers, batchFirst: true, generator: generator),
+                                      pooling: .lastState)
+        return WindowNetworkForecaster(name: "LSTM(\(hidden)\(layers > 1 ? "×\(layers)" : ""))",
+                                       network: Sequential { encoder; Linear(hidden, horizon, generator: generator) },
+                                       lags: lags, horizon: horizon, inputLayout: .sequence, relativeToLast: relativeToLast)
+    }
+
     /// The last value of each window `[B, 1]` (zeros when not `relativeToLast`).
     private func level(_ x: Tensor) -> Tensor {
         relativeToLast ? x[.all, (lags - 1)..<lags] : Tensor.zeros([x.shape[0], 1])

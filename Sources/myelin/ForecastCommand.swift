@@ -70,11 +70,6 @@ struct Forecast: ParsableCommand {
 
     func run() throws {
         let kinds = try models()
-        if kinds.contains(.lstm) {
-            // The LSTM layer is being written; it will plug in as
-            // WindowNetworkForecaster(network: LSTM + Linear head, inputLayout: .sequence).
-            throw CLIError("--model lstm: the LSTM forecaster is not available yet; use ar and/or mlp")
-        }
         let series: TimeSeries
         do {
             series = try TimeSeries(contentsOf: URL(fileURLWithPath: data), column: column, timeColumn: timeColumn,
@@ -113,21 +108,21 @@ struct Forecast: ParsableCommand {
                     print("\(ar.name) (scaled units, \(ar.solver == .lapack ? "LAPACK dgels (\(LAPACK.libraryName ?? "?"))" : "Householder QR")): c = \(String(format: "%.4f", ar.intercept)), φ = \(phis)")
                     forecasters.append(ar)
                 } catch let e as LeastSquaresError { throw CLIError(e.description) }
-            case .mlp:
+            case .mlp, .lstm:
                 let g = RandomGenerator(seed: seed)
-                let mlp = WindowNetworkForecaster.mlp(lags: lags, horizon: k, hidden: try hiddenWidths(),
-                                                      relativeToLast: !absoluteWindows, generator: g)
+                let net = kind == .mlp
+                    ? WindowNetworkForecaster.mlp(lags: lags, horizon: k, hidden: try hiddenWidths(), relativeToLast: !absoluteWindows, generator: g)
+                    : WindowNetworkForecaster.lstm(lags: lags, horizon: k, hidden: try hiddenWidths().first ?? 32,
+                                                   relativeToLast: !absoluteWindows, generator: g)
                 let trainWindows = SeriesWindows(series: z, lags: lags, horizon: k, targets: split.train)
                 let validWindows = SeriesWindows(series: z, lags: lags, horizon: k, targets: split.validation)
                 guard trainWindows.count > 0 else {
                     throw CLIError("the training part (\(split.train.count) points) is too short for \(lags) lags and horizon \(k)")
                 }
-                mlp.train(on: trainWindows, validation: validWindows, epochs: epochs, learningRate: learningRate)
-                let val = mlp.history["val_loss"].map { String(format: ", validation MSE %.4f", $0[mlp.bestEpoch - 1]) } ?? ""
-                print("\(mlp.name): \(trainWindows.count) training windows, \(validWindows.count) validation windows; kept epoch \(mlp.bestEpoch) of \(epochs)\(val)")
-                forecasters.append(mlp)
-            case .lstm:
-                break  // rejected above
+                net.train(on: trainWindows, validation: validWindows, epochs: epochs, learningRate: learningRate)
+                let val = net.history["val_loss"].map { String(format: ", validation MSE %.4f", $0[net.bestEpoch - 1]) } ?? ""
+                print("\(net.name): \(trainWindows.count) training windows, \(validWindows.count) validation windows; kept epoch \(net.bestEpoch) of \(epochs)\(val)")
+                forecasters.append(net)
             }
         }
 

@@ -171,6 +171,19 @@ struct WindowNetworkForecasterTests {
         #expect(mlp.forecast(history: Self.sine[..<110], horizon: 2).count == 2)
     }
 
+    @Test func lstmLearnsASine() {
+        let g = RandomGenerator(seed: 3)
+        let lstm = WindowNetworkForecaster.lstm(lags: 8, horizon: 3, hidden: 16, relativeToLast: false, generator: g)
+        #expect(lstm.name == "LSTM(16)" && lstm.inputLayout == .sequence)
+        let train = SeriesWindows(series: Self.sine, lags: 8, horizon: 3, targets: 0..<90)
+        let valid = SeriesWindows(series: Self.sine, lags: 8, horizon: 3, targets: 90..<105)
+        lstm.train(on: train, validation: valid, epochs: 300, learningRate: 0.02)
+        let loss = lstm.history["loss"] ?? []
+        #expect((loss.last ?? 1) < 0.05 * (loss.first ?? 0), "training MSE \(loss.first ?? 0) → \(loss.last ?? 1)")
+        let e = ForecastEvaluation(series: Self.sine, range: 105..<120, horizon: 3, forecaster: lstm)
+        #expect(e.metrics.mae < 0.15, "test MAE \(e.metrics.mae)")
+    }
+
     @Test func relativeWindowsFollowATrend() {
         // A straight line leaving the training range: absolute windows cannot reach the new
         // levels through tanh units, windows relative to their last value can.
