@@ -65,16 +65,10 @@ public final class AlexNet: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        var x = features(input)
-        guard let avgpool, let classifier else { return x }
-        x = avgpool(x).flattened(startAxis: 1)
-        return classifier(x)
+        classify(features.callWithHooks(input), pool: avgpool, classifier: classifier)
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        var s = t.trace(features, name: "features", input: input)
-        guard let avgpool, let classifier else { return s }
-        s = t.trace(avgpool, name: "avgpool", input: s)
-        return t.trace(classifier, name: "classifier", input: [s[0], s.dropFirst().reduce(1, *)])
+        t.traceHead(t.trace(features, name: "features", input: input), pool: avgpool, classifier: classifier, name: "classifier")
     }
 }

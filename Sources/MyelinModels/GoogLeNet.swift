@@ -236,21 +236,14 @@ public final class GoogLeNet: Module, UnaryLayer, SummaryTraceable {
     /// Traces the path the forward pass takes in the current mode: the auxiliary
     /// classifiers (and their MACs) appear in training mode only.
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        var s = input
-        for (name, layer) in [("conv1", conv1 as any UnaryLayer), ("maxpool1", maxpool1), ("conv2", conv2), ("conv3", conv3),
-                              ("maxpool2", maxpool2), ("inception3a", inception3a), ("inception3b", inception3b),
-                              ("maxpool3", maxpool3), ("inception4a", inception4a)] {
-            s = t.trace(layer, name: name, input: s)
-        }
+        var s = t.traceChain([("conv1", conv1), ("maxpool1", maxpool1), ("conv2", conv2), ("conv3", conv3), ("maxpool2", maxpool2),
+                              ("inception3a", inception3a), ("inception3b", inception3b), ("maxpool3", maxpool3),
+                              ("inception4a", inception4a)], input: input)
         if training, let aux1 { t.trace(aux1, name: "aux1", input: s) }
-        for (name, layer) in [("inception4b", inception4b), ("inception4c", inception4c), ("inception4d", inception4d)] {
-            s = t.trace(layer, name: name, input: s)
-        }
+        s = t.traceChain([("inception4b", inception4b), ("inception4c", inception4c), ("inception4d", inception4d)], input: s)
         if training, let aux2 { t.trace(aux2, name: "aux2", input: s) }
-        for (name, layer) in [("inception4e", inception4e as any UnaryLayer), ("maxpool4", maxpool4), ("inception5a", inception5a),
-                              ("inception5b", inception5b)] {
-            s = t.trace(layer, name: name, input: s)
-        }
+        s = t.traceChain([("inception4e", inception4e), ("maxpool4", maxpool4), ("inception5a", inception5a), ("inception5b", inception5b)],
+                         input: s)
         guard let avgpool, let dropout, let fc else { return s }
         s = t.trace(avgpool, name: "avgpool", input: s)
         s = t.trace(dropout, name: "dropout", input: [s[0], s.dropFirst().reduce(1, *)])

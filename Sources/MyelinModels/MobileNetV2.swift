@@ -121,16 +121,11 @@ public final class MobileNetV2: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let x = features.callWithHooks(input)
-        guard let avgpool, let classifier else { return x }
-        return classifier.callWithHooks(avgpool.callWithHooks(x).flattened(startAxis: 1))
+        classify(features.callWithHooks(input), pool: avgpool, classifier: classifier)
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        let s = t.trace(features, name: "features", input: input)
-        guard let avgpool, let classifier else { return s }
-        let p = t.trace(avgpool, name: "avgpool", input: s)
-        return t.trace(classifier, name: "classifier", input: [p[0], p.dropFirst().reduce(1, *)])
+        t.traceHead(t.trace(features, name: "features", input: input), pool: avgpool, classifier: classifier, name: "classifier")
     }
 }
 

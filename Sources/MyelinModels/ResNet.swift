@@ -31,10 +31,7 @@ public final class BasicBlock: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        var s = t.trace(conv1, name: "conv1", input: input)
-        s = t.trace(bn1, name: "bn1", input: s)
-        s = t.trace(conv2, name: "conv2", input: s)
-        s = t.trace(bn2, name: "bn2", input: s)
+        let s = t.traceChain([("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)], input: input)
         if let downsample { _ = t.trace(downsample, name: "downsample", input: input) }
         return s
     }
@@ -70,12 +67,8 @@ public final class Bottleneck: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        var s = t.trace(conv1, name: "conv1", input: input)
-        s = t.trace(bn1, name: "bn1", input: s)
-        s = t.trace(conv2, name: "conv2", input: s)
-        s = t.trace(bn2, name: "bn2", input: s)
-        s = t.trace(conv3, name: "conv3", input: s)
-        s = t.trace(bn3, name: "bn3", input: s)
+        let s = t.traceChain([("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3), ("bn3", bn3)],
+                             input: input)
         if let downsample { _ = t.trace(downsample, name: "downsample", input: input) }
         return s
     }
@@ -168,19 +161,12 @@ public final class ResNet: Module, UnaryLayer, SummaryTraceable {
         // callWithHooks: forward hooks see the stem and the head (the stages are Sequentials).
         var x = maxpool.callWithHooks(bn1.callWithHooks(conv1.callWithHooks(input)).relu())
         x = layer4(layer3(layer2(layer1(x))))
-        guard let avgpool, let fc else { return x }
-        return fc.callWithHooks(avgpool.callWithHooks(x).flattened(startAxis: 1))
+        return classify(x, pool: avgpool, classifier: fc)
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        var s = t.trace(conv1, name: "conv1", input: input)
-        s = t.trace(bn1, name: "bn1", input: s)
-        s = t.trace(maxpool, name: "maxpool", input: s)
-        for (name, stage) in [("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4)] {
-            s = t.trace(stage, name: name, input: s)
-        }
-        guard let avgpool, let fc else { return s }
-        s = t.trace(avgpool, name: "avgpool", input: s)
-        return t.trace(fc, name: "fc", input: [s[0], s.dropFirst().reduce(1, *)])
+        let s = t.traceChain([("conv1", conv1), ("bn1", bn1), ("maxpool", maxpool),
+                              ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4)], input: input)
+        return t.traceHead(s, pool: avgpool, classifier: fc, name: "fc")
     }
 }

@@ -50,15 +50,11 @@ public final class SmallVGG: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let x = features(input)
-        guard let avgpool, let classifier else { return x }
-        return classifier(avgpool(x))
+        classify(features.callWithHooks(input), pool: avgpool, classifier: classifier)
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        let s = t.trace(features, name: "features", input: input)
-        guard let avgpool, let classifier else { return s }
-        return t.trace(classifier, name: "classifier", input: t.trace(avgpool, name: "avgpool", input: s))
+        t.traceHead(t.trace(features, name: "features", input: input), pool: avgpool, classifier: classifier, name: "classifier")
     }
 }
 
@@ -120,16 +116,12 @@ public final class CIFARResNet: Module, UnaryLayer, SummaryTraceable {
         // Through callWithHooks, so forward hooks (feature maps) can observe each child.
         var x = bn1.callWithHooks(conv1.callWithHooks(input)).relu()
         x = layer3.callWithHooks(layer2.callWithHooks(layer1.callWithHooks(x)))
-        guard let avgpool, let fc else { return x }
-        return fc.callWithHooks(avgpool.callWithHooks(x))
+        return classify(x, pool: avgpool, classifier: fc)
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        var s = t.trace(conv1, name: "conv1", input: input)
-        s = t.trace(bn1, name: "bn1", input: s)
-        for (name, stage) in [("layer1", layer1), ("layer2", layer2), ("layer3", layer3)] { s = t.trace(stage, name: name, input: s) }
-        guard let avgpool, let fc else { return s }
-        return t.trace(fc, name: "fc", input: t.trace(avgpool, name: "avgpool", input: s))
+        let s = t.traceChain([("conv1", conv1), ("bn1", bn1), ("layer1", layer1), ("layer2", layer2), ("layer3", layer3)], input: input)
+        return t.traceHead(s, pool: avgpool, classifier: fc, name: "fc")
     }
 }
 
@@ -175,10 +167,7 @@ public final class CIFARBasicBlock: Module, UnaryLayer, SummaryTraceable {
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        var s = t.trace(conv1, name: "conv1", input: input)
-        s = t.trace(bn1, name: "bn1", input: s)
-        s = t.trace(conv2, name: "conv2", input: s)
-        s = t.trace(bn2, name: "bn2", input: s)
+        let s = t.traceChain([("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)], input: input)
         if let downsample { _ = t.trace(downsample, name: "downsample", input: input) }
         return s
     }
