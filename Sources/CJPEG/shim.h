@@ -19,6 +19,15 @@ static inline void myelin_jpeg_emit_message(j_common_ptr cinfo, int level) {
     struct myelin_jpeg_error *e = (struct myelin_jpeg_error *)cinfo->err;
     if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) e->truncated = 1;
 }
+/// The error manager both codecs use: errors jump back to the caller's setjmp, warnings only
+/// note a truncated stream. (The setjmp itself must stay in the caller's frame.)
+static inline struct jpeg_error_mgr *myelin_jpeg_errors(struct myelin_jpeg_error *jerr) {
+    struct jpeg_error_mgr *mgr = jpeg_std_error(&jerr->pub);
+    jerr->pub.error_exit = myelin_jpeg_error_exit;
+    jerr->pub.emit_message = myelin_jpeg_emit_message;
+    jerr->truncated = 0;
+    return mgr;
+}
 
 /// Decodes a JPEG in memory to 8-bit gray (1 channel) or RGB (3 channels). Returns 0 and sets
 /// *pixels (free with free()); on a corrupt, truncated or CMYK file returns 1 with a message
@@ -31,10 +40,7 @@ static inline int myelin_jpeg_decode(const unsigned char *data, size_t size, uns
     *pixels = NULL;
     error[0] = 0;
     memset(&cinfo, 0, sizeof cinfo);
-    cinfo.err = jpeg_std_error(&jerr.pub);
-    jerr.pub.error_exit = myelin_jpeg_error_exit;
-    jerr.pub.emit_message = myelin_jpeg_emit_message;
-    jerr.truncated = 0;
+    cinfo.err = myelin_jpeg_errors(&jerr);
     if (setjmp(jerr.jump)) {
         if (!error[0]) (*jerr.pub.format_message)((j_common_ptr)&cinfo, error);
         jpeg_destroy_decompress(&cinfo);
@@ -87,10 +93,7 @@ static inline int myelin_jpeg_encode(const unsigned char *pixels, unsigned width
         return 1;
     }
     memset(&cinfo, 0, sizeof cinfo);
-    cinfo.err = jpeg_std_error(&jerr.pub);
-    jerr.pub.error_exit = myelin_jpeg_error_exit;
-    jerr.pub.emit_message = myelin_jpeg_emit_message;
-    jerr.truncated = 0;
+    cinfo.err = myelin_jpeg_errors(&jerr);
     if (setjmp(jerr.jump)) {
         if (!error[0]) (*jerr.pub.format_message)((j_common_ptr)&cinfo, error);
         jpeg_destroy_compress(&cinfo);

@@ -29,8 +29,6 @@ public struct MD5: StreamingHash, Sendable {
         pending.removeFirst(whole)
     }
 
-    public mutating func update(_ data: Data) { update([UInt8](data)) }
-
     public mutating func finalize() -> Digest {
         let bitLength = totalBytes &* 8
         var tail = pending

@@ -50,8 +50,6 @@ public struct SHA256: StreamingHash, Sendable {
         pending.append(contentsOf: rest)
     }
 
-    public mutating func update(_ data: Data) { update([UInt8](data)) }
-
     /// Pads, processes the last block(s) and returns the digest.
     public mutating func finalize() -> Digest {
         let bitLength = totalBytes &* 8

@@ -6,11 +6,13 @@ public protocol StreamingHash {
     associatedtype Digest
     init()
     mutating func update(_ data: some Collection<UInt8>)
-    mutating func update(_ data: Data)
     mutating func finalize() -> Digest
 }
 
 extension StreamingHash {
+    /// Feeds `data` (contiguous bytes copied once into an array for the block loop).
+    public mutating func update(_ data: Data) { update([UInt8](data)) }
+
     /// The digest of `data`.
     public static func hash(_ data: some Collection<UInt8>) -> Digest {
         var h = Self()
