@@ -1,4 +1,5 @@
 #include "CMyelinKernels.h"
+#include <stdio.h>
 
 int myelin_cpu_simd_level(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -7,4 +8,8 @@ int myelin_cpu_simd_level(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
 #endif
     return 0;
+}
+
+void myelin_line_buffer_stdout(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMyelinKernels
 import Foundation
 import Myelin
 
@@ -20,6 +21,9 @@ struct MyelinCommand: ParsableCommand {
     /// signal handler below exits without the runtime's backtrace).
     static func main() {
         installTrapHandlers()
+        // Progress lines must reach a log file or a pipe as they are printed, not when a
+        // 4 KB buffer fills: a long run redirected to a file would look dead for minutes.
+        myelin_line_buffer_stdout()
         // Help and version requests take ArgumentParser's own path, which renders them.
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.contains(where: { ["-h", "--help", "help", "--version"].contains($0) }) {

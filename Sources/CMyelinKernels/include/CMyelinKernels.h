@@ -8,6 +8,9 @@
 /// Highest SIMD level this CPU supports: 0 = baseline, 2 = AVX2+FMA, 3 = AVX-512F.
 int myelin_cpu_simd_level(void);
 
+/// Makes C stdout (which Swift's print writes to) line-buffered, so progress reaches a log file or pipe at once.
+void myelin_line_buffer_stdout(void);
+
 /// GEMM micro-kernels: C[m×n] = alpha·Ã·B̃ + beta·C for one register tile of MR×NR,
 /// where Ã holds kc steps of MR packed values and B̃ kc steps of NR packed values
 /// (zero-padded), C is row-major with leading dimension ldc, m ≤ MR and n ≤ NR.
