@@ -27,3 +27,20 @@ void myelin_dgemm_kernel_avx512(int64_t kc, const double *a, const double *b, do
 const char *myelin_library_path(const void *symbol);
 
 #endif
+
+/// One LSTM time step over `rows` sequences (float32, gate order i, f, g, o as PyTorch):
+/// xp: the input projection rows (leading dimension ldx), gh: h·W_hhᵀ + b_hh [rows, 4H],
+/// state/next: [h | c] [rows, 2H], acts: the gates kept for backward [rows, 4H].
+/// valid: a flag per row (NULL = all valid); an invalid row copies its state unchanged.
+void myelin_lstm_step_forward_f32(int64_t rows, int64_t H, const float *xp, int64_t ldx, const float *gh,
+                                  const float *state, float *next, float *acts, const uint8_t *valid);
+/// Its backward for valid rows: dnext = d[h | c] of the step's output; writes the gate
+/// gradients dgates [rows, 4H] and the c half of dprev [rows, 2H] (the h half is a GEMM).
+void myelin_lstm_step_backward_f32(int64_t rows, int64_t H, const float *dnext, const float *state, const float *next,
+                                   const float *acts, float *dgates, float *dprev, const uint8_t *valid);
+/// One GRU time step (gates r, z, n): gh [rows, 3H], state/next [rows, H], acts [rows, 4H] (r, z, n, W_hn h + b_hn).
+void myelin_gru_step_forward_f32(int64_t rows, int64_t H, const float *xp, int64_t ldx, const float *gh,
+                                 const float *state, float *next, float *acts, const uint8_t *valid);
+/// Its backward for valid rows: the input-side gate gradients dgates and the hidden-side ones dhidden, [rows, 3H] each.
+void myelin_gru_step_backward_f32(int64_t rows, int64_t H, const float *dnext, const float *state,
+                                  const float *acts, float *dgates, float *dhidden, const uint8_t *valid);

@@ -1,3 +1,4 @@
+import CMyelinKernels
 import MyelinCore
 
 /// Which recurrence a layer runs: the cell's equations and its gate count (PyTorch's gate order).
@@ -170,6 +171,21 @@ private func recurrentScan<T: FloatElement>(
         let acts = Tensor(uninitializedShape: [rows, saved], dtype: dt)
         let nP = next.storage.pointer(as: T.self), aP = acts.storage.pointer(as: T.self)
         let H = hidden
+        let validFlags: [UInt8]? = lengths == nil ? nil : valid.map { $0 ? 1 : 0 }
+        if T.self == Float.self, mode == .lstm || mode == .gru {
+            // The fused, vectorised C kernels (float32): one call per step.
+            let f = { (p: UnsafePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+            let m = { (p: UnsafeMutablePointer<T>) in UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+            validFlags.withOptionalBuffer { v in
+                if mode == .lstm {
+                    myelin_lstm_step_forward_f32(Int64(rows), Int64(H), f(xpP + t * rows * width), Int64(width), f(UnsafePointer(ghP)),
+                                                 f(sP), m(nP), m(aP), v)
+                } else {
+                    myelin_gru_step_forward_f32(Int64(rows), Int64(H), f(xpP + t * rows * width), Int64(width), f(UnsafePointer(ghP)),
+                                                f(sP), m(nP), m(aP), v)
+                }
+            }
+        } else {
         for b in 0..<rows {
             let s = sP + b * sw, o = nP + b * sw
             guard valid[b] else { o.update(from: s, count: sw); continue }
@@ -196,6 +212,7 @@ private func recurrentScan<T: FloatElement>(
                 }
             }
         }
+        }
         withExtendedLifetime(gh) {}
         let result = next
         state = Autograd.record(next, inputs: [weightNode, prev], name: "\(mode.rawValue)Step") { g, needs in
@@ -207,7 +224,19 @@ private func recurrentScan<T: FloatElement>(
             let sP = prev.storage.pointer(as: T.self), oP = result.storage.pointer(as: T.self), aP = acts.storage.pointer(as: T.self)
             let dpP = dPrev.withUnsafeMutablePointer(as: T.self) { $0 }
             withExtendedLifetime((gc, dgx, dgh, prev, result, acts)) {
-                for b in 0..<rows where valid[b] {
+                let fused = T.self == Float.self && (mode == .lstm || mode == .gru)
+                if fused {
+                    let f = { (p: UnsafeMutablePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+                    let m = { (p: UnsafeMutablePointer<T>) in UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+                    validFlags.withOptionalBuffer { v in
+                        if mode == .lstm {
+                            myelin_lstm_step_backward_f32(Int64(rows), Int64(H), f(gP), f(sP), f(oP), f(aP), m(dxP), m(dpP), v)
+                        } else {
+                            myelin_gru_step_backward_f32(Int64(rows), Int64(H), f(gP), f(sP), f(aP), m(dxP), m(dhP), v)
+                        }
+                    }
+                }
+                for b in 0..<rows where valid[b] && !fused {
                     let gr = gP + b * sw, dx = dxP + b * width, dh = dhP + b * width
                     let s = sP + b * sw, o = oP + b * sw, a = aP + b * saved
                     switch mode {
@@ -248,6 +277,7 @@ private func recurrentScan<T: FloatElement>(
                     let a = aP + b * saved
                     switch mode {
                     case .rnnTanh, .rnnReLU: break
+                    case .lstm where fused: break  // the kernel wrote d c_{t−1}
                     case .lstm:
                         let o = oP + b * sw
                         for j in 0..<H {
@@ -266,4 +296,15 @@ private func recurrentScan<T: FloatElement>(
     }
     withExtendedLifetime((xp, weightHH, biasHH, hPrev)) {}
     return (states.map { $0! }, state)
+}
+
+
+extension Optional where Wrapped == [UInt8] {
+    /// The array's base address for a C call, or NULL when there is no array.
+    func withOptionalBuffer<R>(_ body: (UnsafePointer<UInt8>?) -> R) -> R {
+        switch self {
+        case .some(let array): array.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: body(nil)
+        }
+    }
 }
