@@ -476,28 +476,49 @@ public struct BertTokenizer: Sendable {
 
     // MARK: - Decoding
 
-    /// Text from ids, as transformers' `decode`: tokens joined by spaces, `##` pieces glued to
-    /// the piece before, special tokens (and [UNK]) dropped when `skipSpecialTokens`, and with
-    /// `cleanUpSpaces` the spaces before `. ? ! ,` and in English contractions removed
-    /// (`"it ' s"` → `"it's"`). Accents and case removed by tokenisation stay removed.
-    /// An id outside the vocabulary reads as the unknown token.
+    /// Text from ids, as Hugging Face's `decode`: tokens joined by spaces, `##` pieces glued to
+    /// the piece before, special tokens dropped when `skipSpecialTokens`, and with
+    /// `cleanUpSpaces` the spaces before `. ? ! ,` removed. The `.slow` flavour cleans the
+    /// whole text, so English contractions close up too (`"it ' s"` → `"it's"`); the `.fast` one
+    /// (the Rust WordPiece decoder) cleans token by token, so they stay apart. Accents and case
+    /// removed by tokenisation stay removed. An id outside the vocabulary reads as the unknown
+    /// token (and, not being a special id, is kept, as in Hugging Face).
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = true, cleanUpSpaces: Bool = true) -> String {
         var tokens: [String] = []
         for id in ids {
             if skipSpecialTokens && specialIds.contains(id) { continue }
             tokens.append(idToToken[id] ?? unknownToken)
         }
-        var text = Array(tokens.joined(separator: " ").unicodeScalars)
-        text = Self.replacing(text, " " + continuingSubwordPrefix, with: "")
-        while let f = text.first, BertBasicTokenizer.isPythonSpace(f) { text.removeFirst() }
-        while let l = text.last, BertBasicTokenizer.isPythonSpace(l) { text.removeLast() }
-        if cleanUpSpaces {
-            for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                               (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
-                text = Self.replacing(text, from, with: to)
+        switch flavor {
+        case .slow:
+            var text = Array(tokens.joined(separator: " ").unicodeScalars)
+            text = Self.replacing(text, " " + continuingSubwordPrefix, with: "")
+            while let f = text.first, BertBasicTokenizer.isPythonSpace(f) { text.removeFirst() }
+            while let l = text.last, BertBasicTokenizer.isPythonSpace(l) { text.removeLast() }
+            if cleanUpSpaces { text = Self.cleanUp(text) }
+            return BertBasicTokenizer.string(text)
+        case .fast:
+            var text: [Unicode.Scalar] = []
+            for (i, token) in tokens.enumerated() {
+                var piece = Array(token.unicodeScalars)
+                if i > 0 {
+                    if piece.starts(with: prefixScalars) { piece.removeFirst(prefixScalars.count) } else { piece.insert(" ", at: 0) }
+                }
+                text += cleanUpSpaces ? Self.cleanUp(piece) : piece
             }
+            return BertBasicTokenizer.string(text)
         }
-        return BertBasicTokenizer.string(text)
+    }
+
+    /// transformers' `clean_up_tokenization` (the Rust decoder's list adds `" do not"` → `" don't"`,
+    /// which a single token never holds).
+    static func cleanUp(_ text: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var text = text
+        for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                           (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+            text = replacing(text, from, with: to)
+        }
+        return text
     }
 
     /// Python's `str.replace`, scalar by scalar (Swift's own string search compares
