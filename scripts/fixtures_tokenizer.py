@@ -9,7 +9,9 @@ Run once: /work/venv-torch/bin/python scripts/fixtures_tokenizer.py
 """
 import json
 import os
+import random
 import shutil
+import unicodedata
 
 import transformers
 
@@ -105,6 +107,46 @@ TRUNCATIONS = [
 ]
 
 
+# Bulk cases, ids only checked the same way: real prose (the first lines of Shakespeare with
+# words in them) and seeded random strings drawn from many Unicode blocks, to catch any
+# character-class difference between Python's tables and Swift's. Only code points assigned
+# in Python's Unicode version (see "unicode" in the output) are drawn.
+BLOCKS = [
+    (0x20, 0x7E, 8), (0x09, 0x0D, 1), (0x80, 0xFF, 3), (0x100, 0x24F, 3), (0x300, 0x36F, 2),
+    (0x370, 0x3FF, 2), (0x400, 0x4FF, 2), (0x590, 0x6FF, 2), (0x900, 0x97F, 1), (0xE00, 0xE7F, 1),
+    (0x1100, 0x11FF, 1), (0x1E00, 0x1EFF, 1), (0x2000, 0x206F, 2), (0x20A0, 0x20CF, 1),
+    (0x2100, 0x214F, 1), (0x2190, 0x22FF, 1), (0x2500, 0x26FF, 1), (0x3000, 0x30FF, 2),
+    (0x3400, 0x4DBF, 1), (0x4E00, 0x9FFF, 3), (0xAC00, 0xD7A3, 1), (0xF900, 0xFAFF, 1),
+    (0xFB00, 0xFB4F, 1), (0xFE30, 0xFE4F, 1), (0xFF00, 0xFFEF, 2), (0x1D400, 0x1D7FF, 1),
+    (0x1F300, 0x1F6FF, 2), (0x20000, 0x2A6DF, 1), (0xE000, 0xE0FF, 1),
+]
+
+
+def random_text(rng):
+    weights = [w for _, _, w in BLOCKS]
+    out = []
+    for _ in range(rng.randint(1, 30)):
+        lo, hi, _ = rng.choices(BLOCKS, weights)[0]
+        while True:
+            ch = chr(rng.randint(lo, hi))
+            if unicodedata.category(ch) != "Cn" and not (0xD800 <= ord(ch) <= 0xDFFF):
+                break
+        out.append(ch)
+        if rng.random() < 0.2:
+            out.append(" ")
+    return "".join(out)
+
+
+rng = random.Random(1234)
+RANDOM_TEXTS = [(f"random_{i}", random_text(rng)) for i in range(200)]
+SHAKESPEARE = os.path.join(ROOT, "..", "shared", "data", "text", "shakespeare.txt")
+PROSE = []
+if os.path.exists(SHAKESPEARE):
+    with open(SHAKESPEARE, encoding="utf-8") as fh:
+        lines = [l.rstrip("\n") for l in fh if len(l.strip()) > 20]
+    PROSE = [(f"shakespeare_{i}", lines[i * 37]) for i in range(150) if i * 37 < len(lines)]
+
+
 def encode_slow(text, pair=None, max_length=None):
     kwargs = dict(add_special_tokens=True, return_token_type_ids=True)
     if max_length is not None:
@@ -133,6 +175,8 @@ def record(enc, tok):
 cases = []
 for name, text in TEXTS:
     cases.append({"name": name, "text": text, "pair": None, "maxLength": None})
+for name, text in PROSE + RANDOM_TEXTS:
+    cases.append({"name": name, "text": text, "pair": None, "maxLength": None})
 for name, a, b in PAIRS:
     cases.append({"name": name, "text": a, "pair": b, "maxLength": None})
 for name, a, b, m in TRUNCATIONS:
@@ -154,6 +198,7 @@ for c in cases:
 out = {
     "model": "sentence-transformers/all-MiniLM-L6-v2",
     "transformers": transformers.__version__,
+    "unicode": unicodedata.unidata_version,
     "slow": type(slow).__name__,
     "fast": type(fast).__name__,
     "cases": cases,

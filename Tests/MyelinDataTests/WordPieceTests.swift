@@ -63,10 +63,12 @@ private func matchFixtures(_ tokenizer: BertTokenizer, _ label: String, skip: Se
 struct WordPieceParityTests {
     @Test func fixtureCoversTheCases() throws {
         let fixture = try #require(TokenizerFixture.shared)
-        #expect(fixture.cases.count >= 60)
-        // Where HF's two tokenizers disagree (final sigma, pair truncation, the empty pair).
+        // 61 hand-written cases, 150 lines of Shakespeare, 200 random Unicode strings.
+        #expect(fixture.cases.count == 411)
+        #expect(fixture.cases.filter { $0.name.hasPrefix("random_") }.count == 200)
+        // Where HF's two tokenizers disagree (final sigma twice, pair truncation, the empty pair).
         #expect(Set(fixture.cases.filter { !$0.agree }.map(\.name))
-                == ["greek", "pair_empty_second", "trunc_pair_equal", "trunc_pair_both_long_odd"])
+                == ["greek", "random_64", "pair_empty_second", "trunc_pair_equal", "trunc_pair_both_long_odd"])
     }
 
     @Test func vocabTxtMatchesSlowTokenizer() throws {
