@@ -82,7 +82,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=250)
-    ap.add_argument("--prompt", default="ROMEO:")
+    ap.add_argument("--prompt", default="Romeo:")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -16,7 +16,7 @@ public struct CharLMTrainingOptions: Codable, Sendable {
     public var clipNorm = 1.0
     /// Validation (and a sample) every this many steps, and after the last.
     public var evaluateEvery = 250
-    public var samplePrompt = "ROMEO:"
+    public var samplePrompt = "Romeo:"
     public var sampleLength = 200
     public var sampleTemperature = 0.8
     public var seed: UInt64 = 0

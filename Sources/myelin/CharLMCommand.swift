@@ -14,7 +14,7 @@ struct CharLMOptions: ParsableArguments {
     @Option(help: "Gradient-norm clipping.") var clip: Double = 1.0
     @Option(help: "Validate and sample every this many steps.") var evalEvery: Int = 250
     @Option(help: "Fraction of the text, at its end, held out for validation.") var heldOut: Double = 0.1
-    @Option(help: "Sample prompt.") var prompt: String = "ROMEO:"
+    @Option(help: "Sample prompt (the corpus writes speakers as \"Romeo:\").") var prompt: String = "Romeo:"
 
     /// Trains and writes OUTPUT/charlm.safetensors; batch 32 and learning rate 2e-3 unless given.
     func train(batchSize: Int?, learningRate: Double?, seed: UInt64, output: String) throws {
@@ -65,12 +65,12 @@ struct CharLMOptions: ParsableArguments {
     }
 }
 
-/// `myelin generate --checkpoint runs/charlm/charlm.safetensors --prompt "ROMEO:" --temperature 0.8 --length 500`.
+/// `myelin generate --checkpoint runs/charlm/charlm.safetensors --prompt "Romeo:" --temperature 0.8 --length 500`.
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Sample text from a character-level language model trained by `myelin train charlm`.")
 
     @Option(help: "The weights written by `myelin train charlm`.") var checkpoint: String
-    @Option(help: "The text to continue.") var prompt: String = "ROMEO:"
+    @Option(help: "The text to continue.") var prompt: String = "Romeo:"
     @Option(help: "Softmax temperature (0: always the most likely character).") var temperature: Double = 0.8
     @Option(help: "Characters to draw.") var length: Int = 500
     @Option(help: "Random seed.") var seed: UInt64 = 0
