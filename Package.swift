@@ -40,7 +40,7 @@ let package = Package(
         // fit loop, callbacks, metrics, progress display.
         .target(name: "MyelinTrain", dependencies: ["MyelinCore", "MyelinNN", "MyelinOptim", "MyelinData", "MyelinIO", "MyelinModels"]),
         // The model zoo.
-        .target(name: "MyelinModels", dependencies: ["MyelinCore", "MyelinNN"]),
+        .target(name: "MyelinModels", dependencies: ["MyelinCore", "MyelinNN", "MyelinIO"]),
         // Umbrella: `import Myelin`.
         .target(name: "Myelin", dependencies: [
             "MyelinCore", "MyelinNN", "MyelinOptim", "MyelinData", "MyelinIO", "MyelinTrain", "MyelinModels",
