@@ -248,6 +248,7 @@ enum AttentionKernel {
         _: T.Type, _ srcs: [Tensor], _ idx: (Int, Int, Int), _ grads: [Tensor?], _ layouts: (Layout, Layout, Layout),
         _ n: Dims, _ scale: T, _ weights: Tensor, _ dropMask: Tensor?, _ g: Tensor, _ outLayout: Layout
     ) {
+        // Gradients accumulate (beta = 1) into zeroed tensors: Q, K and V may be one tensor.
         let (ql, kl, vl) = layouts
         let (qi, ki, vi) = idx
         let qp = UncheckedSendable(srcs[qi].storage.pointer(as: T.self)), kp = UncheckedSendable(srcs[ki].storage.pointer(as: T.self))
@@ -275,7 +276,7 @@ enum AttentionKernel {
                             pa = UnsafePointer(pd)
                         }
                         GEMM.gemm(transA: true, transB: false, m: n.lk, n: n.dv, k: n.lq, alpha: 1, a: pa, lda: n.lk,
-                                  b: dO, ldb: outLayout.row, beta: 0, c: gv + vl.base(bi, hi), ldc: vl.row, threads: 1)
+                                  b: dO, ldb: outLayout.row, beta: 1, c: gv + vl.base(bi, hi), ldc: vl.row, threads: 1)
                     }
                     guard gq.value != nil || gk.value != nil else { continue }
                     // dP = dO·Vᵀ (times the dropout mask), then dS = P ⊙ (dP − rowsum(dP ⊙ P)).
@@ -293,11 +294,11 @@ enum AttentionKernel {
                     }
                     if let gq = gq.value {
                         GEMM.gemm(transA: false, transB: false, m: n.lq, n: n.d, k: n.lk, alpha: scale, a: ds, lda: n.lk,
-                                  b: kp.value + kl.base(bi, hi), ldb: kl.row, beta: 0, c: gq + ql.base(bi, hi), ldc: ql.row, threads: 1)
+                                  b: kp.value + kl.base(bi, hi), ldb: kl.row, beta: 1, c: gq + ql.base(bi, hi), ldc: ql.row, threads: 1)
                     }
                     if let gk = gk.value {
                         GEMM.gemm(transA: true, transB: false, m: n.lk, n: n.d, k: n.lq, alpha: scale, a: ds, lda: n.lk,
-                                  b: qp.value + ql.base(bi, hi), ldb: ql.row, beta: 0, c: gk + kl.base(bi, hi), ldc: kl.row, threads: 1)
+                                  b: qp.value + ql.base(bi, hi), ldb: ql.row, beta: 1, c: gk + kl.base(bi, hi), ldc: kl.row, threads: 1)
                     }
                 }
             }
