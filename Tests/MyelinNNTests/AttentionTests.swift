@@ -132,6 +132,45 @@ import Myelin
         }
     }
 
+    // MARK: Parity with PyTorch's nn.MultiheadAttention
+
+    @Test func packedSelfAttentionMatchesPyTorch() throws {
+        let mha = MultiHeadAttention(embedDim: 8, heads: 2)
+        try checkAttentionParity(Self.file, "mha_self", mha, inputs: ["x"], weights: true) { t in
+            let r = mha(t["x"]!, t["x"]!, t["x"]!, keyPaddingMask: t["kpm"], attentionMask: t["mask"], needWeights: true)
+            return (r.output, r.weights)
+        }
+    }
+
+    @Test func packedCrossAttentionSequenceFirstMatchesPyTorch() throws {
+        let mha = MultiHeadAttention(embedDim: 8, heads: 2, batchFirst: false)
+        try checkAttentionParity(Self.file, "mha_cross_seqfirst", mha, inputs: ["q", "k", "v"], weights: true) { t in
+            let r = mha(t["q"]!, t["k"]!, t["v"]!, keyPaddingMask: t["kpm"], attentionMask: t["mask"], averageWeights: false)
+            return (r.output, r.weights)
+        }
+    }
+
+    @Test func separateProjectionsMatchPyTorch() throws {
+        let mha = MultiHeadAttention(embedDim: 8, heads: 4, keyDim: 5, valueDim: 7)
+        #expect(Set(mha.stateDict().keys) == ["q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"])
+        try checkAttentionParity(Self.file, "mha_kdim", mha, inputs: ["q", "k", "v"], weights: false) { t in
+            let r = mha(t["q"]!, t["k"]!, t["v"]!, keyPaddingMask: t["kpm"], attentionMask: t["mask"], needWeights: false)
+            #expect(r.weights == nil)
+            return (r.output, nil)
+        }
+    }
+
+    @Test func initialisationAsPyTorch() {
+        let mha = MultiHeadAttention(embedDim: 16, heads: 4)
+        #expect(Set(mha.stateDict().keys) == ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"])
+        #expect(mha.parameterCount == 3 * 16 * 16 + 3 * 16 + 16 * 16 + 16)
+        let w = mha.inProjWeight?.value.scalars(as: Double.self) ?? []
+        let bound = (6.0 / Double(16 + 48)).squareRoot()  // Xavier-uniform over [3E, E]
+        #expect(w.allSatisfy { abs($0) <= bound } && (w.map { abs($0) }.max() ?? 0) > 0.8 * bound)
+        #expect(mha.inProjBias?.value.scalars(as: Double.self).allSatisfy { $0 == 0 } == true)
+        #expect(mha.outProj.bias?.value.scalars(as: Double.self).allSatisfy { $0 == 0 } == true)
+    }
+
     // MARK: Errors
 
     @Test func errorsNameTheShapes() async {
@@ -159,5 +198,30 @@ import Myelin
             let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
             for needle in needles { #expect(text.contains(needle), "\(needle) missing from: \(text)") }
         }
+    }
+}
+
+/// Loads PyTorch's state into `module`, runs `run` on the case's inputs (those in `inputs` require
+/// gradients; masks do not), backpropagates sum(out·r), and compares the output, the weights, and
+/// the input and parameter gradients with PyTorch's.
+func checkAttentionParity(_ f: CaseFixtures, _ name: String, _ module: Module, inputs: [String], weights: Bool,
+                          rtol: Double = 1e-4, atol: Double = 1e-5, sourceLocation: SourceLocation = #_sourceLocation,
+                          _ run: ([String: Tensor]) -> (Tensor, Tensor?)) throws {
+    try module.loadStateDict(f.tensorsGroup("\(name).state."))
+    var t: [String: Tensor] = [:]
+    for key in ["x", "q", "k", "v", "tgt", "memory", "kpm", "mkpm", "mask"] where f.has("\(name).\(key)") {
+        t[key] = inputs.contains(key) ? f.tensor("\(name).\(key)").requiringGrad() : f.tensor("\(name).\(key)")
+    }
+    let (y, w) = run(t)
+    (y * f.tensor("\(name).r")).sum().backward()
+    expectClose(y, f.tensor("\(name).out"), rtol: rtol, atol: atol, "\(name) output", sourceLocation: sourceLocation)
+    if weights { expectClose(w, f.tensor("\(name).weights"), rtol: rtol, atol: atol, "\(name) weights", sourceLocation: sourceLocation) }
+    for key in inputs {
+        expectClose(t[key]?.grad, f.tensor("\(name).grad.\(key)"), rtol: rtol, atol: atol, "\(name) gradient of \(key)", sourceLocation: sourceLocation)
+    }
+    let params = module.namedParameters()
+    #expect(params.count == f.tensorsGroup("\(name).grad.").count - inputs.count, "\(name): parameter count", sourceLocation: sourceLocation)
+    for (k, p) in params {
+        expectClose(p.grad, f.tensor("\(name).grad.\(k)"), rtol: rtol, atol: atol, "\(name) gradient of \(k)", sourceLocation: sourceLocation)
     }
 }
