@@ -226,22 +226,33 @@ enum AttentionKernel {
     }
 
     /// In-place softmax of a score row; a row with no finite score (all keys masked) becomes zeros.
+    /// Max and sum use eight independent accumulators so the loops vectorise.
     @inline(__always)
     static func softmaxRow<T: FloatElement>(_ row: UnsafeMutablePointer<T>, _ n: Int) {
-        var m = -T.infinity
-        for j in 0..<n where row[j] > m { m = row[j] }
+        var m0 = -T.infinity, m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0
+        var j = 0
+        while j + 8 <= n {
+            m0 = Swift.max(m0, row[j]); m1 = Swift.max(m1, row[j + 1]); m2 = Swift.max(m2, row[j + 2]); m3 = Swift.max(m3, row[j + 3])
+            m4 = Swift.max(m4, row[j + 4]); m5 = Swift.max(m5, row[j + 5]); m6 = Swift.max(m6, row[j + 6]); m7 = Swift.max(m7, row[j + 7])
+            j += 8
+        }
+        var m = Swift.max(Swift.max(Swift.max(m0, m1), Swift.max(m2, m3)), Swift.max(Swift.max(m4, m5), Swift.max(m6, m7)))
+        while j < n { m = Swift.max(m, row[j]); j += 1 }
         if m == -T.infinity || m.isNaN {
             row.update(repeating: 0, count: n)
             return
         }
-        var sum: T = 0
-        for j in 0..<n {
-            let e = FastMath.exp(row[j] - m)
-            row[j] = e
-            sum += e
+        for k in 0..<n { row[k] = FastMath.exp(row[k] - m) }
+        var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0, s4: T = 0, s5: T = 0, s6: T = 0, s7: T = 0
+        j = 0
+        while j + 8 <= n {
+            s0 += row[j]; s1 += row[j + 1]; s2 += row[j + 2]; s3 += row[j + 3]
+            s4 += row[j + 4]; s5 += row[j + 5]; s6 += row[j + 6]; s7 += row[j + 7]
+            j += 8
         }
-        let inv = 1 / sum
-        for j in 0..<n { row[j] *= inv }
+        while j < n { s0 += row[j]; j += 1 }
+        let inv = 1 / (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
+        for k in 0..<n { row[k] *= inv }
     }
 
     private static func backward<T: FloatElement>(
