@@ -60,6 +60,25 @@ import Myelin
         var s = matmul(q, k, transposeB: true) * 0.3 + Self.additive(Self.padding).reshaped([2, 1, 5])
         s = s.softmax(axis: -1)
         expectClose(y, matmul(s, v), rtol: 1e-10, atol: 1e-12, "rank 3 with a custom scale")
+        // A per-batch [B, Lq, Lk] mask.
+        let m = Self.randn([2, 4, 5], seed: 15)
+        let z = scaledDotProductAttention(query: q, key: k, value: v, attentionMask: m)
+        expectClose(z, matmul((matmul(q, k, transposeB: true) * (1 / 6.0.squareRoot()) + m).softmax(axis: -1), v),
+                    rtol: 1e-10, atol: 1e-12, "rank 3 with a [B, Lq, Lk] mask")
+    }
+
+    @Test func packedHeadsMatchSplitHeads() {
+        // [B, L, H·d] in, [B, L, H·dv] out: the same as splitting, attending and merging.
+        let q = Self.randn([2, 4, 6], seed: 16), k = Self.randn([2, 5, 6], seed: 17), v = Self.randn([2, 5, 8], seed: 18)
+        func split(_ t: Tensor) -> Tensor { t.reshaped([2, t.shape[1], 2, t.shape[2] / 2]).permuted([0, 2, 1, 3]) }
+        let expected = scaledDotProductAttention(query: split(q), key: split(k), value: split(v), keyPaddingMask: Self.padding, isCausal: true)
+            .permuted([0, 2, 1, 3]).reshaped([2, 4, 8])
+        let y = scaledDotProductAttention(query: q, key: k, value: v, heads: 2, keyPaddingMask: Self.padding, isCausal: true)
+        expectClose(y, expected, rtol: 1e-10, atol: 1e-12, "packed heads")
+        let r = checkGradients([q, k, v]) { x in
+            scaledDotProductAttention(query: x[0], key: x[1], value: x[2], heads: 2, attentionMask: Self.boolMask, keyPaddingMask: Self.padding)
+        }
+        #expect(r.passed, "\(r)")
     }
 
     @Test func fullyMaskedRowsGiveZerosNotNaN() {

@@ -40,11 +40,44 @@ public func scaledDotProductAttention(
             "\(op): key of shape \(key.shape) must be \(lead + [lk, d]) for query \(query.shape)")
     require(Array(value.shape.prefix(value.rank - 2)) == lead && value.shape[value.rank - 2] == lk,
             "\(op): value of shape \(value.shape) must be \(lead + [lk, dv]) for key \(key.shape)")
+    // For single-head (rank-3) inputs a [B, Lq, Lk] mask means [B, 1, Lq, Lk].
+    let mask = !four && attentionMask?.rank == 3 ? attentionMask.map { $0.reshaped([$0.shape[0], 1] + $0.shape.dropFirst()) } : attentionMask
     let layout = { (l: Int, w: Int) in AttentionKernel.Layout(offset: 0, batch: h * l * w, head: l * w, row: w) }
     return AttentionKernel.run(
         query: query, queryLayout: layout(lq, d), key: key, keyLayout: layout(lk, d), value: value, valueLayout: layout(lk, dv),
         batch: b, heads: h, queryLength: lq, keyLength: lk, depth: d, valueDepth: dv,
         outputShape: lead + [lq, dv], outputLayout: layout(lq, dv),
+        attentionMask: mask, keyPaddingMask: keyPaddingMask, isCausal: isCausal,
+        dropout: dropout, scale: scale, generator: generator, op: op
+    ).output
+}
+
+/// Scaled dot-product attention on heads packed along the feature axis, as linear projections
+/// produce them: `query` [B, Lq, heads·d], `key` [B, Lk, heads·d], `value` [B, Lk, heads·dv] →
+/// [B, Lq, heads·dv], head h being features h·d..<(h+1)·d. Equivalent to splitting the heads,
+/// `scaledDotProductAttention(query:key:value:...)` on [B, heads, L, d] and merging them back,
+/// but the kernel reads and writes the heads in place (no permutes or copies). Masks as there:
+/// `attentionMask` broadcastable to [B, heads, Lq, Lk], `keyPaddingMask` [B, Lk].
+public func scaledDotProductAttention(
+    query: Tensor, key: Tensor, value: Tensor, heads: Int,
+    attentionMask: Tensor? = nil, keyPaddingMask: Tensor? = nil, isCausal: Bool = false,
+    dropout: Double = 0, scale: Double? = nil, generator: RandomGenerator = .default
+) -> Tensor {
+    let op = "scaledDotProductAttention(heads: \(heads))"
+    require(query.rank == 3 && key.rank == 3 && value.rank == 3,
+            "\(op): query, key and value must be [B, L, heads·d], got \(query.shape), \(key.shape), \(value.shape)")
+    require(heads > 0 && query.shape[2] % heads == 0 && value.shape[2] % heads == 0,
+            "\(op): the feature sizes of query \(query.shape) and value \(value.shape) must be divisible by \(heads) heads")
+    let (b, lq, lk) = (query.shape[0], query.shape[1], key.shape[1])
+    let (wq, wv) = (query.shape[2], value.shape[2])
+    require(key.shape == [b, lk, wq], "\(op): key of shape \(key.shape) must be \([b, lk, wq]) for query \(query.shape)")
+    require(value.shape[0] == b && value.shape[1] == lk, "\(op): value of shape \(value.shape) must be [\(b), \(lk), heads·dv]")
+    let (d, dv) = (wq / heads, wv / heads)
+    let layout = { (l: Int, w: Int, hw: Int) in AttentionKernel.Layout(offset: 0, batch: l * w, head: hw, row: w) }
+    return AttentionKernel.run(
+        query: query, queryLayout: layout(lq, wq, d), key: key, keyLayout: layout(lk, wq, d), value: value, valueLayout: layout(lk, wv, dv),
+        batch: b, heads: heads, queryLength: lq, keyLength: lk, depth: d, valueDepth: dv,
+        outputShape: [b, lq, wv], outputLayout: layout(lq, wv, dv),
         attentionMask: attentionMask, keyPaddingMask: keyPaddingMask, isCausal: isCausal,
         dropout: dropout, scale: scale, generator: generator, op: op
     ).output
