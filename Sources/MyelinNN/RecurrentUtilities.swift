@@ -131,11 +131,6 @@ public func sequenceMask(lengths: [Int], steps: Int) -> Tensor {
     return Tensor(lengths.flatMap { l in (0..<steps).map { $0 < l ? 1.0 : 0.0 } }, shape: [lengths.count, steps]) .> 0.5
 }
 
-/// [T, N, 1] (or [N, T, 1] batch-first) ones at valid steps, zeros past each length.
-func lengthMask(steps: Int, lengths: [Int], batchFirst: Bool, dtype: DType) -> Tensor {
-    StepMask(lengths: lengths, steps: steps).tensor(batchFirst: batchFirst, dtype: dtype)
-}
-
 func checkSequence(_ op: String, _ output: Tensor, _ lengths: [Int]?, mask: Tensor? = nil, batchFirst: Bool) -> (steps: Int, batch: Int, real: StepMask?) {
     require(output.rank == 3, "\(op): output of shape \(output.shape) must be \(batchFirst ? "[N, T, F]" : "[T, N, F]")")
     let steps = batchFirst ? output.shape[1] : output.shape[0], batch = batchFirst ? output.shape[0] : output.shape[1]
@@ -171,18 +166,18 @@ public func maxOverTime(_ output: Tensor, lengths: [Int]? = nil, mask: Tensor? =
 }
 
 /// Cross-entropy over every time step: logits [T, N, C] ([N, T, C] batch-first), integer
-/// targets [T, N] ([N, T]); steps past each sequence's length are ignored. `.mean` averages
+/// targets [T, N] ([N, T]); steps past each sequence's length (or masked out by `mask`, [N, T]) are ignored. `.mean` averages
 /// over the valid steps (nats per step, as a language model reports).
-public func sequenceCrossEntropy(_ logits: Tensor, _ targets: Tensor, lengths: [Int]? = nil, batchFirst: Bool = false,
-                                 reduction: LossReduction = .mean) -> Tensor {
-    let (steps, batch, _) = checkSequence("sequenceCrossEntropy", logits, lengths, batchFirst: batchFirst)
+public func sequenceCrossEntropy(_ logits: Tensor, _ targets: Tensor, lengths: [Int]? = nil, mask: Tensor? = nil,
+                                 batchFirst: Bool = false, reduction: LossReduction = .mean) -> Tensor {
+    let (steps, batch, real) = checkSequence("sequenceCrossEntropy", logits, lengths, mask: mask, batchFirst: batchFirst)
     require(targets.shape == Array(logits.shape.prefix(2)),
             "sequenceCrossEntropy: targets of shape \(targets.shape) must be \(Array(logits.shape.prefix(2))) for logits \(logits.shape)")
     let classes = logits.shape[2]
     var t = targets.to(.int64)
-    if let lengths {
+    if let real {
         let ignore: Int64 = -100
-        let valid = lengthMask(steps: steps, lengths: lengths, batchFirst: batchFirst, dtype: .float32).reshaped(targets.shape).scalars(as: Float.self)
+        let valid = real.tensor(batchFirst: batchFirst, dtype: .float32).reshaped(targets.shape).scalars(as: Float.self)
         let raw = t.integers()
         t = Tensor(zip(raw, valid).map { $1 > 0 ? Int64($0) : ignore }, shape: targets.shape, dtype: .int64)
     }

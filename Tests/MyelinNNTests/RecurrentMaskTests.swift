@@ -143,6 +143,13 @@ import Myelin
         let prefix = sequenceMask(lengths: [3, 2], steps: 3)
         #expect(prefix.bools() == [true, true, true, true, true, false])
         expectClose(meanOverTime(out, mask: prefix, batchFirst: true), meanOverTime(out, lengths: [3, 2], batchFirst: true), "prefix")
+        // Per-step cross-entropy over the real steps only; time-first rows (t·N + b) 0, 3 and 4 are real.
+        let logits = Tensor.randn([3, 2, 4], dtype: .float64, generator: RandomGenerator(seed: 54))
+        let targets = Tensor([1, 2, 0, 3, 2, 1], shape: [3, 2])
+        let rows = Tensor([Int64(0), 3, 4], shape: [3], dtype: .int64)
+        expectClose(sequenceCrossEntropy(logits, targets, mask: mask),
+                    crossEntropy(logits.reshaped([6, 4]).indexSelect(axis: 0, indices: rows), targets.reshaped([6]).indexSelect(axis: 0, indices: rows)),
+                    rtol: 1e-12, atol: 1e-12, "masked per-step loss")
         let x = randomDoubles([3, 2, 2], seed: 51)
         expectGradients([x], "masked mean") { meanOverTime($0[0], mask: mask) }
         expectGradients([x], "masked max") { maxOverTime($0[0], mask: mask) }
