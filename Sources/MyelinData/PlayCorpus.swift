@@ -118,6 +118,9 @@ public struct PlayClassificationData: Sendable {
         public var maxTokens = 50
         /// Shorter speeches are left out.
         public var minTokens = 1
+        /// When set, an example is this many consecutive spoken lines of a play (speaker labels
+        /// dropped, across speeches) instead of one speech: longer, evenly sized examples.
+        public var linesPerExample: Int? = nil
         public init(classes: [String]) { self.classes = classes }
     }
 
@@ -176,8 +179,14 @@ public struct PlayClassificationData: Sendable {
             for play in members {
                 let genre = kind == .genre ? name : (genreOf[play] ?? "")
                 let url = root.appendingPathComponent(genre).appendingPathComponent(play + ".txt")
-                for s in try PlayCorpus.speeches(contentsOf: url, genre: genre) {
-                    let words = tokenizer.tokenize(s.text)
+                let speeches = try PlayCorpus.speeches(contentsOf: url, genre: genre)
+                var texts = speeches.map(\.text)
+                if let k = options.linesPerExample {
+                    let lines = speeches.flatMap { $0.text.split(separator: "\n").map(String.init) }
+                    texts = stride(from: 0, to: lines.count, by: Swift.max(1, k)).map { lines[$0..<Swift.min($0 + Swift.max(1, k), lines.count)].joined(separator: "\n") }
+                }
+                for text in texts {
+                    let words = tokenizer.tokenize(text)
                     if words.count >= Swift.max(1, options.minTokens) { items.append((play, words)) }
                 }
             }

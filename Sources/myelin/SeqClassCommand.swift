@@ -16,6 +16,7 @@ struct SeqClassOptions: ParsableArguments {
     @Option(help: "Sequence summary: last (both directions' last states), mean or max over the real words.") var pooling: PoolingChoice = .last
     @Option(help: "Words per speech kept (the rest is cut).") var maxTokens: Int = 50
     @Option(help: "Speeches with fewer words are left out.") var minTokens: Int = 1
+    @Option(help: "Examples of this many consecutive spoken lines (across speeches) instead of single speeches.") var linesPerExample: Int?
     @Option(help: "Training-split count below which a word becomes <unk>.") var minCount: Int = 2
     @Option(help: "Vocabulary size, <unk> included.") var maxVocab: Int = 20000
     @Option(help: "Word embedding size.") var wordEmbedding: Int = 64
@@ -43,6 +44,10 @@ struct SeqClassOptions: ParsableArguments {
         dataOptions.seed = seed
         dataOptions.maxTokens = maxTokens
         dataOptions.minTokens = minTokens
+        if let linesPerExample {
+            guard linesPerExample >= 1 else { throw CLIError("seqclass: --lines-per-example must be at least 1, not \(linesPerExample)") }
+            dataOptions.linesPerExample = linesPerExample
+        }
         dataOptions.minCount = minCount
         dataOptions.maxVocabulary = maxVocab
         dataOptions.validationFraction = heldOutFraction
@@ -54,7 +59,7 @@ struct SeqClassOptions: ParsableArguments {
         let data = try PlayClassificationData(root: URL(fileURLWithPath: root), options: dataOptions)
 
         print("seqclass: \(data.kind == .genre ? "genres" : "plays") \(classes.joined(separator: " vs ")) from \(root); split by "
-              + "\(dataOptions.splitBy.rawValue) (seed \(seed)); speeches of ≥ \(minTokens) words, cut to \(maxTokens); "
+              + "\(dataOptions.splitBy.rawValue) (seed \(seed)); \(linesPerExample.map { "examples of \($0) lines" } ?? "speeches") of ≥ \(minTokens) words, cut to \(maxTokens); "
               + "vocabulary \(data.vocabulary.count) words (training split, min count \(minCount))")
         if dataOptions.splitBy == .play {
             for (i, name) in classes.enumerated() {

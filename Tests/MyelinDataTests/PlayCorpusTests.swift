@@ -89,6 +89,12 @@ enum MadeUpPlays {
         #expect(data.train.allSatisfy { $0.source == data.classNames[$0.label] })
         let baseline = data.majorityBaseline(on: data.test)
         #expect(baseline.accuracy == 0.5)
+        // Examples of 3 lines across speeches: each play's 6 two-line speeches give 4 examples.
+        o.linesPerExample = 3
+        let chunked = try PlayClassificationData(root: root, options: o)
+        #expect(chunked.classCounts(chunked.train + chunked.validation + chunked.test) == [4, 4])
+        #expect(chunked.train.allSatisfy { $0.tokens.count >= 6 })
+        o.linesPerExample = nil
         // Plays as classes cannot be split by play.
         o.splitBy = .play
         #expect(throws: DataError.self) { try PlayClassificationData(root: root, options: o) }
