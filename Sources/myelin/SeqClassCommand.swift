@@ -94,7 +94,7 @@ struct SeqClassOptions: ParsableArguments {
         let matrix = evaluateSequenceClassifier(model, data.test, classNames: classes)
         print(String(format: "best epoch %d (validation %.4f); training %.1f s", history.bestEpoch, history.bestValidationAccuracy,
                      history.trainSeconds))
-        print(String(format: "test accuracy %.4f (majority baseline %.4f) on %d speeches", matrix.accuracy, baseline.accuracy, matrix.total))
+        print(String(format: "test accuracy %.4f (majority baseline %.4f) on %d examples", matrix.accuracy, baseline.accuracy, matrix.total))
         print(matrix.render())
 
         let out = URL(fileURLWithPath: output)
