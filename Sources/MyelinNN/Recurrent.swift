@@ -29,13 +29,17 @@ public struct RecurrentWeights: Sendable {
 /// nil; `c0` only for the LSTM). `lengths` (one per sequence, 1...T) runs each sequence only over
 /// its first lengths[b] steps, as PyTorch's packed sequences: outputs past it are zero and the
 /// final state is taken at its last valid step; the reverse direction starts there.
+/// `mask` ([N, T], bool or 0/1, true = a real step; whatever `batchFirst`) generalises it with
+/// Keras semantics: at a masked step the state is carried over unchanged and the output is zero,
+/// so each direction runs over the real steps only (the reverse one from the last real step back).
+/// A prefix mask is the same as its lengths. Give lengths or a mask, not both.
 /// Dropout with probability `dropout` is applied to every layer's output but the last when `training`.
 ///
 /// Each layer and direction computes its input projection for all steps with one GEMM, then
 /// runs one fused node per step (see `recurrentScan`), so BPTT is autograd over those nodes.
 public func recurrent(
     _ mode: RecurrentMode, _ input: Tensor, weights: [RecurrentWeights], layers: Int = 1, bidirectional: Bool = false,
-    h0: Tensor? = nil, c0: Tensor? = nil, lengths: [Int]? = nil, batchFirst: Bool = false,
+    h0: Tensor? = nil, c0: Tensor? = nil, lengths: [Int]? = nil, mask stepMask: Tensor? = nil, batchFirst: Bool = false,
     dropout p: Double = 0, training: Bool = false, generator: RandomGenerator = .default, name: String? = nil
 ) -> RecurrentOutput {
     let label = name ?? "recurrent(\(mode.rawValue))"
@@ -64,16 +68,11 @@ public func recurrent(
         require(mode == .lstm, "\(label): only the LSTM takes a cell state c0")
         require(c0.shape == stateShape, "\(label): c0 of shape \(c0.shape) must be \(stateShape) (layers·directions, N, hidden)")
     }
-    if let lengths {
-        require(lengths.count == batch, "\(label): \(lengths.count) lengths for a batch of \(batch) sequences")
-        require(lengths.allSatisfy { $0 >= 1 && $0 <= steps }, "\(label): lengths \(lengths) must lie in 1...\(steps) (the input has \(steps) steps)")
-    }
+    let realSteps = StepMask.resolve(label, lengths: lengths, mask: stepMask, batch: batch, steps: steps, input: input.shape)
     var dt = x.dtype
     if weights.contains(where: { $0.weightIH.dtype == .float64 }) { dt = .float64 }
-    // Zeroes outputs past each sequence's end: [T, N, 1].
-    let mask: Tensor? = lengths.map { ls in
-        Tensor((0..<steps).flatMap { t in ls.map { t < $0 ? 1.0 : 0.0 } }, shape: [steps, batch, 1]).to(dt)
-    }
+    // Zeroes outputs at masked steps (past each sequence's end for lengths): [T, N, 1].
+    let mask = realSteps?.tensor(batchFirst: false, dtype: dt)
 
     var layerInput = x.to(dt)
     var hN: [Tensor] = [], cN: [Tensor] = []
@@ -89,7 +88,7 @@ public func recurrent(
             var s0 = h0.map { $0[k].to(dt) } ?? Tensor.zeros([batch, hidden], dtype: dt)
             if mode == .lstm { s0 = Tensor.concat([s0, c0.map { $0[k].to(dt) } ?? Tensor.zeros([batch, hidden], dtype: dt)], axis: 1) }
             let (states, last) = recurrentScan(mode, xp: xp, state0: s0, weightHH: w.weightHH.to(dt), biasHH: w.biasHH?.to(dt),
-                                               lengths: lengths, reverse: d == 1)
+                                               valid: realSteps?.valid, reverse: d == 1)
             var out = Tensor.stack(states, axis: 0)
             if mode == .lstm {
                 out = out[.ellipsis, 0..<hidden]
@@ -114,7 +113,7 @@ func recurrentCellStep(_ mode: RecurrentMode, _ x: Tensor, state: Tensor, weight
     let xp = linear(x.to(dt), weight: w.weightIH.to(dt), bias: w.biasIH?.to(dt))
     let rows = x.shape[0]
     return recurrentScan(mode, xp: xp.reshaped([1, rows, xp.shape[1]]), state0: state.to(dt), weightHH: w.weightHH.to(dt),
-                         biasHH: w.biasHH?.to(dt), lengths: nil, reverse: false).last
+                         biasHH: w.biasHH?.to(dt), valid: nil, reverse: false).last
 }
 
 // MARK: - Cells
@@ -296,7 +295,7 @@ public class RecurrentLayer: Module {
             + "\(bidirectional ? ", bidirectional" : "")\(batchFirst ? ", batchFirst" : ""))"
     }
 
-    func run(_ input: Tensor, h0: Tensor?, c0: Tensor?, lengths: [Int]?) -> RecurrentOutput {
+    func run(_ input: Tensor, h0: Tensor?, c0: Tensor?, lengths: [Int]?, mask: Tensor? = nil) -> RecurrentOutput {
         let name = description
         require(input.rank == 3 || input.rank == 2,
                 "\(name): input of shape \(input.shape) must be \(batchFirst ? "[N, T, \(inputSize)]" : "[T, N, \(inputSize)]") or unbatched [T, \(inputSize)]")
@@ -304,13 +303,15 @@ public class RecurrentLayer: Module {
         // Unbatched [T, I] (PyTorch accepts it): states are then [layers·D, H].
         if input.rank == 2 {
             require(lengths == nil || lengths?.count == 1, "\(name): an unbatched input takes at most one length")
+            if let mask { require(mask.rank == 1, "\(name): the mask of an unbatched input \(input.shape) must be [T], got \(mask.shape)") }
             let r = run(batchFirst ? input.unsqueezed(axis: 0) : input.unsqueezed(axis: 1),
-                        h0: h0.map { $0.unsqueezed(axis: 1) }, c0: c0.map { $0.unsqueezed(axis: 1) }, lengths: lengths)
+                        h0: h0.map { $0.unsqueezed(axis: 1) }, c0: c0.map { $0.unsqueezed(axis: 1) }, lengths: lengths,
+                        mask: mask?.unsqueezed(axis: 0))
             let out = batchFirst ? r.output.squeezed(axes: [0]) : r.output.squeezed(axes: [1])
             return RecurrentOutput(output: out, hN: r.hN.squeezed(axes: [1]), cN: r.cN?.squeezed(axes: [1]))
         }
         return recurrent(mode, input, weights: layerWeights, layers: numLayers, bidirectional: bidirectional, h0: h0, c0: c0,
-                         lengths: lengths, batchFirst: batchFirst, dropout: dropoutProbability, training: training,
+                         lengths: lengths, mask: mask, batchFirst: batchFirst, dropout: dropoutProbability, training: training,
                          generator: generator, name: name)
     }
 
@@ -329,9 +330,9 @@ public final class RNN: RecurrentLayer {
     }
 
     /// input [T, N, I] ([N, T, I] batch-first, or unbatched [T, I]); h0 [layers·D, N, H] (zero when nil);
-    /// `lengths` for variable-length batches. Returns the output sequence and h_n.
-    public func callAsFunction(_ input: Tensor, _ h0: Tensor? = nil, lengths: [Int]? = nil) -> RecurrentOutput {
-        run(input, h0: h0, c0: nil, lengths: lengths)
+    /// `lengths` or `mask` ([N, T], true = a real step) for variable-length batches. Returns the output sequence and h_n.
+    public func callAsFunction(_ input: Tensor, _ h0: Tensor? = nil, lengths: [Int]? = nil, mask: Tensor? = nil) -> RecurrentOutput {
+        run(input, h0: h0, c0: nil, lengths: lengths, mask: mask)
     }
 }
 
@@ -344,9 +345,10 @@ public final class LSTM: RecurrentLayer {
     }
 
     /// input [T, N, I] ([N, T, I] batch-first, or unbatched [T, I]); (h0, c0) [layers·D, N, H] (zero when nil);
-    /// `lengths` for variable-length batches. Returns the output sequence, h_n and c_n.
-    public func callAsFunction(_ input: Tensor, _ state: (h: Tensor, c: Tensor)? = nil, lengths: [Int]? = nil) -> RecurrentOutput {
-        run(input, h0: state?.h, c0: state?.c, lengths: lengths)
+    /// `lengths` or `mask` ([N, T], true = a real step) for variable-length batches. Returns the output sequence, h_n and c_n.
+    public func callAsFunction(_ input: Tensor, _ state: (h: Tensor, c: Tensor)? = nil, lengths: [Int]? = nil,
+                               mask: Tensor? = nil) -> RecurrentOutput {
+        run(input, h0: state?.h, c0: state?.c, lengths: lengths, mask: mask)
     }
 }
 
@@ -359,8 +361,8 @@ public final class GRU: RecurrentLayer {
     }
 
     /// input [T, N, I] ([N, T, I] batch-first, or unbatched [T, I]); h0 [layers·D, N, H] (zero when nil);
-    /// `lengths` for variable-length batches. Returns the output sequence and h_n.
-    public func callAsFunction(_ input: Tensor, _ h0: Tensor? = nil, lengths: [Int]? = nil) -> RecurrentOutput {
-        run(input, h0: h0, c0: nil, lengths: lengths)
+    /// `lengths` or `mask` ([N, T], true = a real step) for variable-length batches. Returns the output sequence and h_n.
+    public func callAsFunction(_ input: Tensor, _ h0: Tensor? = nil, lengths: [Int]? = nil, mask: Tensor? = nil) -> RecurrentOutput {
+        run(input, h0: h0, c0: nil, lengths: lengths, mask: mask)
     }
 }

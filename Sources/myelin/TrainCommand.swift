@@ -102,13 +102,14 @@ struct Train: ParsableCommand {
             + " backbone; a second run --init-from that run's best.safetensors with a smaller --lr fine-tunes everything."
             + " Writes last.safetensors (a resumable checkpoint), best.safetensors, curves.png/.svg and history.csv into --output.")
 
-    @Argument(help: "The model: \(ModelZoo.allNames.joined(separator: ", ")), or charlm (with --text).")
+    @Argument(help: "The model: \(ModelZoo.allNames.joined(separator: ", ")), charlm (with --text), or seqclass (with --plays, --classes).")
     var model: String
 
     @Option(help: "mnist, digits (embedded 8×8), cifar10, cifar100, folder:PATH, or csv:PATH[:TARGET] (target: last column by default).")
     var dataset: DatasetChoice?
 
     @OptionGroup(title: "charlm (the character-level LSTM language model)") var charLM: CharLMOptions
+    @OptionGroup(title: "seqclass (speeches of the plays classified by genre or play)") var seqClass: SeqClassOptions
 
     @Option(help: "Folder holding the data (mnist: its files or a mnist/ folder; default: MYELIN_DATA, ../shared/data).")
     var data: String?
@@ -141,7 +142,7 @@ struct Train: ParsableCommand {
         if let resize { _ = try parseSize(resize, option: "--resize") }
         if let trainLimit { guard trainLimit >= 1 else { throw ValidationError("--train-limit must be at least 1, not \(trainLimit)") } }
         if newHead && initFrom == nil { throw ValidationError("--new-head needs --init-from (the pretrained weights)") }
-        if model.lowercased() == "charlm" { return }
+        if ["charlm", "seqclass"].contains(model.lowercased()) { return }
         guard dataset != nil else { throw ValidationError("--dataset is needed (mnist, digits, cifar10, folder:PATH, csv:PATH)") }
         guard ModelZoo.canonicalName(model) != nil else {
             throw ValidationError("unknown model \"\(model)\" (models: \(ModelZoo.allNames.joined(separator: ", ")))")
@@ -161,6 +162,10 @@ struct Train: ParsableCommand {
         if let threads { Threading.threadCount = threads }
         if model.lowercased() == "charlm" {
             try charLM.train(batchSize: batchSize == 64 ? nil : batchSize, learningRate: lr, seed: seed, output: output)
+            return
+        }
+        if model.lowercased() == "seqclass" {
+            try seqClass.train(epochs: epochs, batchSize: batchSize, learningRate: lr, clip: charLM.clip, seed: seed, output: output)
             return
         }
         guard let dataset else { throw CLIError("--dataset is needed") }

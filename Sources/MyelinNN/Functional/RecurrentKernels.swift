@@ -93,8 +93,9 @@ final class RecurrentScanGradients {
 ///
 /// - `xp`: the input projection of every step, [T, N, G·H] (W_ih x + b_ih, one GEMM by the caller).
 /// - `state0`: [N, S·H], h (and c for the LSTM, as [h | c]).
-/// - `lengths`: per sequence; step t leaves sequence b's state unchanged when t ≥ lengths[b],
-///   so a forward scan ends at each sequence's last valid step and a reverse scan starts there.
+/// - `valid`: which steps are real, [T][N] (all when nil); a step that is not leaves that
+///   sequence's state unchanged (Keras masking), so with a prefix mask (lengths) a forward scan
+///   ends at each sequence's last valid step and a reverse scan starts there.
 ///
 /// Each step is ONE recorded node (inputs: the weight node and the previous state), whose
 /// forward is the hidden GEMM plus one fused gate kernel and whose backward is the fused gate
@@ -103,7 +104,7 @@ final class RecurrentScanGradients {
 /// processing order) and the final state.
 func recurrentScan(
     _ mode: RecurrentMode, xp: Tensor, state0: Tensor, weightHH: Tensor, biasHH: Tensor?,
-    lengths: [Int]?, reverse: Bool
+    valid: [[Bool]]?, reverse: Bool
 ) -> (states: [Tensor], last: Tensor) {
     let steps = xp.shape[0], rows = xp.shape[1], width = xp.shape[2]
     let hidden = weightHH.shape[1]
@@ -111,16 +112,16 @@ func recurrentScan(
     switch dt {
     case .float64:
         return recurrentScan(Double.self, mode, xp: xp, state0: state0.to(dt), weightHH: weightHH.to(dt), biasHH: biasHH?.to(dt),
-                             lengths: lengths, reverse: reverse, steps: steps, rows: rows, width: width, hidden: hidden)
+                             valid: valid, reverse: reverse, steps: steps, rows: rows, width: width, hidden: hidden)
     default:
         return recurrentScan(Float.self, mode, xp: xp, state0: state0.to(dt), weightHH: weightHH.to(dt), biasHH: biasHH?.to(dt),
-                             lengths: lengths, reverse: reverse, steps: steps, rows: rows, width: width, hidden: hidden)
+                             valid: valid, reverse: reverse, steps: steps, rows: rows, width: width, hidden: hidden)
     }
 }
 
 private func recurrentScan<T: FloatElement>(
     _: T.Type, _ mode: RecurrentMode, xp: Tensor, state0: Tensor, weightHH: Tensor, biasHH: Tensor?,
-    lengths: [Int]?, reverse: Bool, steps: Int, rows: Int, width: Int, hidden: Int
+    valid validSteps: [[Bool]]?, reverse: Bool, steps: Int, rows: Int, width: Int, hidden: Int
 ) -> (states: [Tensor], last: Tensor) {
     let dt = xp.dtype
     let sw = mode.stateFactor * hidden            // state row width
@@ -153,7 +154,7 @@ private func recurrentScan<T: FloatElement>(
     var state = state0
     for k in 0..<steps {
         let t = reverse ? steps - 1 - k : k
-        let valid = (0..<rows).map { b in lengths.map { t < $0[b] } ?? true }
+        let valid = validSteps?[t] ?? [Bool](repeating: true, count: rows)
         let prev = state
         let sP = UnsafePointer(prev.storage.pointer(as: T.self))
         // gh = h·W_hhᵀ + b_hh
