@@ -225,23 +225,10 @@ public final class BertSelfAttention: Module {
     /// Attention of `x` [B, L, H] to itself, the heads concatenated back to [B, L, H].
     /// `additiveMask` [B, 1, 1, L] holds 0 for tokens and a large negative number for padding.
     public func callAsFunction(_ x: Tensor, additiveMask: Tensor?) -> Tensor {
-        let (b, l, h) = (x.shape[0], x.shape[1], x.shape[2])
-        let d = h / heads
-        func split(_ t: Tensor) -> Tensor { t.reshaped([b, l, heads, d]).permuted([0, 2, 1, 3]) }
-        let context = bertAttention(split(query(x)), split(key(x)), split(value(x)), additiveMask: additiveMask,
-                                    dropout: training ? dropoutProbability : 0, generator: generator)
-        return context.permuted([0, 2, 1, 3]).reshaped([b, l, h])
+        // The fused kernel reads the heads straight out of the [B, L, H] projections (no permutes).
+        scaledDotProductAttention(query: query(x), key: key(x), value: value(x), heads: heads, attentionMask: additiveMask,
+                                  dropout: training ? dropoutProbability : 0, generator: generator)
     }
-}
-
-/// softmax(q·kᵀ/√d + mask)·v over [B, heads, L, d], on plain ops. The one place the encoder calls
-/// attention, so that switching to a fused `scaledDotProductAttention` is a one-line change.
-private func bertAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, additiveMask: Tensor?,
-                           dropout p: Double, generator: RandomGenerator) -> Tensor {
-    var scores = matmul(q, k, transposeB: true) * (1 / Double(q.shape[3]).squareRoot())
-    if let additiveMask { scores = scores + additiveMask }
-    let weights = MyelinNN.dropout(scores.softmax(axis: -1), p: p, training: p > 0, generator: generator)
-    return matmul(weights, v)
 }
 
 /// A dense projection, dropout, residual and LayerNorm ("attention.output.*" and "output.*").

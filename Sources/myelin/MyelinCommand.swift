@@ -10,7 +10,7 @@ struct MyelinCommand: ParsableCommand {
         abstract: "Myelin: deep learning in Swift.",
         version: MyelinLibrary.version,
         subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self, Summary.self, ImageCommand.self, VisualizeCommand.self, Forecast.self,
-                      Generate.self, Word2VecCommand.self, Bench.self],
+                      Generate.self, Word2VecCommand.self, Embed.self, Similarity.self, Search.self, Bench.self],
         defaultSubcommand: Demo.self
     )
 

@@ -172,7 +172,7 @@ private func recurrentScan<T: FloatElement>(
         let acts = Tensor(uninitializedShape: [rows, saved], dtype: dt)
         let nP = next.storage.pointer(as: T.self), aP = acts.storage.pointer(as: T.self)
         let H = hidden
-        let validFlags: [UInt8]? = lengths == nil ? nil : valid.map { $0 ? 1 : 0 }
+        let validFlags: [UInt8]? = validSteps == nil ? nil : valid.map { $0 ? 1 : 0 }
         if T.self == Float.self, mode == .lstm || mode == .gru {
             // The fused, vectorised C kernels (float32): one call per step.
             let f = { (p: UnsafePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
