@@ -11,6 +11,9 @@ Protocol (one request per line on stdin, one reply line on stdout):
   gemm N INNER REPS          -> REPS seconds per call (C = A @ B, N x N float32)
   add COUNT INNER REPS       -> REPS seconds per call (a + b, COUNT float32 elements)
   overhead GRAD INNER REPS   -> REPS seconds per op  (a + b on 4 elements; GRAD=1: a.requires_grad)
+  transformer B L LAYERS WIDTH HEADS FF INNER REPS
+                             -> REPS seconds per batch (W7: nn.TransformerEncoder inference, post-norm,
+                                GELU, eval, inference_mode, padding mask; the nested-tensor fast path)
   quit
 Each timed repetition runs the operation INNER times and reports the mean.
 Inputs are normal(0, 1) from a fixed seed. On start it prints "ready torch VERSION THREADS".
@@ -78,6 +81,24 @@ def main():
                 a = torch.randn(4, requires_grad=bool(grad))
                 b = torch.randn(4)
                 reply = " ".join(repr(t) for t in timed(lambda: a + b, inner, reps))
+            elif cmd == "transformer":
+                b, length, layers, width, heads, ff, inner, reps = map(int, parts[1:9])
+                key = ("transformer", b, length, layers, width, heads, ff)
+                if key not in cache:
+                    cache.clear()
+                    layer = torch.nn.TransformerEncoderLayer(width, heads, ff, dropout=0.0, activation="gelu",
+                                                             layer_norm_eps=1e-12, batch_first=True)
+                    encoder = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=True).eval()
+                    # The same real lengths as the harness: from L down to about L/2.
+                    lengths = [max(1, length - (i * length) // (2 * b)) for i in range(b)]
+                    mask = torch.arange(length)[None, :] >= torch.tensor(lengths)[:, None]
+                    cache[key] = (encoder, torch.randn(b, length, width), mask)
+                encoder, x, mask = cache[key]
+
+                def forward():
+                    with torch.inference_mode():
+                        encoder(x, src_key_padding_mask=mask)
+                reply = " ".join(repr(t) for t in timed(forward, inner, reps))
             else:
                 reply = f"error unknown command {cmd}"
         except Exception as e:

@@ -7,7 +7,7 @@ import Myelin
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Myelin's speed against PyTorch on the same machine (see bench/README.md).",
-        subcommands: [BenchGEMM.self, BenchElementwise.self, BenchOverhead.self]
+        subcommands: [BenchGEMM.self, BenchElementwise.self, BenchOverhead.self, BenchTransformer.self]
     )
 }
 
