@@ -63,6 +63,16 @@ public final class SummaryTracer {
         withoutActuallyEscaping(children) { record(module, name: name, input: input, composite: $0) }
     }
 
+    /// Records `module` as a leaf whose output shape and MACs the caller computes (a layer the
+    /// tracer cannot see into, such as multi-head attention). Returns `output`.
+    @discardableResult
+    public func traceLeaf(_ module: Module, name: String, input: [Int], output: [Int], macs: Int?) -> [Int] {
+        let path = (prefix + [name]).filter { !$0.isEmpty }.joined(separator: ".")
+        rows.append(LayerSummary(name: path, type: String(describing: type(of: module)), depth: prefix.count, inputShape: input,
+                                 outputShape: output, parameters: module.parameterCount, macs: macs, isLeaf: true))
+        return output
+    }
+
     func record(_ module: Module, name: String, input: [Int], composite: ((SummaryTracer) -> [Int])?) -> [Int] {
         let path = (prefix + [name]).filter { !$0.isEmpty }.joined(separator: ".")
         let index = rows.count

@@ -31,10 +31,14 @@ public struct VisionModelOptions: Sendable {
     public var classes: Int
     public var inputChannels: Int
     public var includeTop: Bool
-    public init(classes: Int = 1000, inputChannels: Int = 3, includeTop: Bool = true) {
+    /// The input's height and width, for models whose parameters depend on it (the Vision
+    /// Transformer's position embeddings); nil: the model's default.
+    public var imageSize: IntPair?
+    public init(classes: Int = 1000, inputChannels: Int = 3, includeTop: Bool = true, imageSize: IntPair? = nil) {
         self.classes = classes
         self.inputChannels = inputChannels
         self.includeTop = includeTop
+        self.imageSize = imageSize
     }
 }
 
@@ -45,7 +49,7 @@ public struct VisionModelOptions: Sendable {
 /// Each family adds its entries in its own file (`static let resNetEntries`, ...).
 public enum VisionModels {
     public static let catalogue: [VisionModelEntry] = alexNetEntries + vggEntries + resNetEntries + googLeNetEntries
-        + denseNetEntries + mobileNetV2Entries + smallImageEntries + uNetEntries + yoloEntries
+        + denseNetEntries + mobileNetV2Entries + smallImageEntries + uNetEntries + yoloEntries + vitEntries
 
     public static var names: [String] { catalogue.map(\.name) }
 
@@ -80,7 +84,8 @@ public enum VisionModels {
             throw ModelZooError("\(entry.name) needs images of at least \(entry.minimumSize)×\(entry.minimumSize), "
                                 + "got \(inputShape[1])×\(inputShape[2])")
         }
-        let options = VisionModelOptions(classes: classes, inputChannels: inputShape[0], includeTop: includeTop)
+        let options = VisionModelOptions(classes: classes, inputChannels: inputShape[0], includeTop: includeTop,
+                                         imageSize: IntPair(inputShape[1], inputShape[2]))
         return entry.build(options, generator)
     }
 }

@@ -108,7 +108,7 @@ struct Train: ParsableCommand {
     @Option(help: "mnist, digits (embedded 8×8), cifar10, cifar100, folder:PATH, or csv:PATH[:TARGET] (target: last column by default).")
     var dataset: DatasetChoice?
 
-    @OptionGroup(title: "charlm (the character-level LSTM language model)") var charLM: CharLMOptions
+    @OptionGroup(title: "charlm (the character-level language model: LSTM or Transformer)") var charLM: CharLMOptions
     @OptionGroup(title: "seqclass (speeches of the plays classified by genre or play)") var seqClass: SeqClassOptions
 
     @Option(help: "Folder holding the data (mnist: its files or a mnist/ folder; default: MYELIN_DATA, ../shared/data).")
@@ -161,7 +161,8 @@ struct Train: ParsableCommand {
     func run() throws {
         if let threads { Threading.threadCount = threads }
         if model.lowercased() == "charlm" {
-            try charLM.train(batchSize: batchSize == 64 ? nil : batchSize, learningRate: lr, seed: seed, output: output)
+            try charLM.train(batchSize: batchSize == 64 ? nil : batchSize, learningRate: lr, weightDecay: weightDecay,
+                             dropout: modelOptions.dropout, seed: seed, output: output)
             return
         }
         if model.lowercased() == "seqclass" {
