@@ -29,7 +29,8 @@ public final class SentenceEncoder {
     public func embed(_ texts: [String], batchSize: Int = 32) -> Tensor {
         require(batchSize >= 1, "SentenceEncoder.embed: batchSize must be positive, got \(batchSize)")
         guard !texts.isEmpty else { return Tensor.zeros([0, model.dimension]) }
-        let lengths = texts.map { tokenizer.encode($0, maxLength: model.maxSequenceLength).count }
+        // Character counts stand in for token counts (tokenising twice would cost more than the padding saved).
+        let lengths = texts.map(\.unicodeScalars.count)
         let order = texts.indices.sorted { lengths[$0] < lengths[$1] }
         var rows = [Tensor?](repeating: nil, count: texts.count)
         for start in stride(from: 0, to: order.count, by: batchSize) {
