@@ -94,12 +94,19 @@ func resNetShortcut(_ inChannels: Int, _ outChannels: Int, stride: Int, generato
 ///
 /// `includeTop: false` leaves out the average pooling and `fc`: a feature extractor
 /// returning [N, 512·expansion, H/32, W/32].
+///
+/// `stem: .cifar` is the common adaptation to 32×32 images (BENCHMARKS.md's W4): a 3×3
+/// stride-1 "conv1" and no max-pool, so the stages see 32, 16, 8 and 4 pixels.
+/// ResNet-18 with it and 10 classes has 11,173,962 parameters.
 public final class ResNet: Module, UnaryLayer, SummaryTraceable {
     public enum Block: Sendable { case basic, bottleneck }
+    /// The layers before the stages: ImageNet's 7×7/2 convolution and 3×3/2 max-pool, or a 3×3/1 convolution.
+    public enum Stem: String, Sendable { case imagenet, cifar }
 
     public let conv1: Conv2D
     public let bn1: BatchNorm2D
-    public let maxpool: MaxPool2D
+    /// nil with the CIFAR stem.
+    public let maxpool: MaxPool2D?
     public let layer1: Sequential, layer2: Sequential, layer3: Sequential, layer4: Sequential
     public let avgpool: AdaptiveAvgPool2D?
     public let fc: Linear?
@@ -107,6 +114,7 @@ public final class ResNet: Module, UnaryLayer, SummaryTraceable {
     public let blocks: [Int]
     public let variant: ResNetVariant
     public let classes: Int
+    public let stem: Stem
 
     /// Blocks per stage for each depth.
     public static let depths: [Int: (Block, [Int])] = [
@@ -115,12 +123,18 @@ public final class ResNet: Module, UnaryLayer, SummaryTraceable {
     ]
 
     public init(block: Block, blocks: [Int], classes: Int = 1000, includeTop: Bool = true, variant: ResNetVariant = .v1_5,
-                inputChannels: Int = 3, generator: RandomGenerator = .default) {
+                inputChannels: Int = 3, stem: Stem = .imagenet, generator: RandomGenerator = .default) {
         require(blocks.count == 4 && blocks.allSatisfy { $0 >= 1 }, "ResNet: blocks must be four positive counts, got \(blocks)")
         require(classes > 0 && inputChannels > 0, "ResNet: classes and inputChannels must be positive")
-        conv1 = Conv2D(inputChannels, 64, 7, stride: 2, padding: 3, bias: false, generator: generator)
+        switch stem {
+        case .imagenet:
+            conv1 = Conv2D(inputChannels, 64, 7, stride: 2, padding: 3, bias: false, generator: generator)
+            maxpool = MaxPool2D(3, stride: 2, padding: 1)
+        case .cifar:
+            conv1 = Conv2D(inputChannels, 64, 3, stride: 1, padding: 1, bias: false, generator: generator)
+            maxpool = nil
+        }
         bn1 = BatchNorm2D(64)
-        maxpool = MaxPool2D(3, stride: 2, padding: 1)
         let expansion = block == .basic ? BasicBlock.expansion : Bottleneck.expansion
         var inChannels = 64
         func stage(_ planes: Int, _ count: Int, stride: Int) -> Sequential {
@@ -144,29 +158,33 @@ public final class ResNet: Module, UnaryLayer, SummaryTraceable {
         self.blocks = blocks
         self.variant = variant
         self.classes = classes
+        self.stem = stem
         super.init()
     }
 
     /// ResNet-18, -34, -50, -101 or -152.
     public convenience init(depth: Int, classes: Int = 1000, includeTop: Bool = true, variant: ResNetVariant = .v1_5,
-                            inputChannels: Int = 3, generator: RandomGenerator = .default) {
+                            inputChannels: Int = 3, stem: Stem = .imagenet, generator: RandomGenerator = .default) {
         guard let (block, blocks) = Self.depths[depth] else {
             requirementFailure("ResNet: depth must be 18, 34, 50, 101 or 152, got \(depth)")
         }
         self.init(block: block, blocks: blocks, classes: classes, includeTop: includeTop, variant: variant,
-                  inputChannels: inputChannels, generator: generator)
+                  inputChannels: inputChannels, stem: stem, generator: generator)
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
         // callWithHooks: forward hooks see the stem and the head (the stages are Sequentials).
-        var x = maxpool.callWithHooks(bn1.callWithHooks(conv1.callWithHooks(input)).relu())
+        var x = bn1.callWithHooks(conv1.callWithHooks(input)).relu()
+        if let maxpool { x = maxpool.callWithHooks(x) }
         x = layer4(layer3(layer2(layer1(x))))
         return classify(x, pool: avgpool, classifier: fc)
     }
 
     public func traceSummary(_ t: SummaryTracer, input: [Int]) -> [Int] {
-        let s = t.traceChain([("conv1", conv1), ("bn1", bn1), ("maxpool", maxpool),
-                              ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4)], input: input)
+        var chain: [(String, any UnaryLayer)] = [("conv1", conv1), ("bn1", bn1)]
+        if let maxpool { chain.append(("maxpool", maxpool)) }
+        chain += [("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4)]
+        let s = t.traceChain(chain, input: input)
         return t.traceHead(s, pool: avgpool, classifier: fc, name: "fc")
     }
 }

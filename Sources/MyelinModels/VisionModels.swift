@@ -132,6 +132,12 @@ extension VisionModels {
                 ResNet(depth: depth, classes: o.classes, includeTop: o.includeTop, variant: .v1_5, inputChannels: o.inputChannels, generator: g)
             })
         }
+        for depth in [18, 34] {
+            out.append(VisionModelEntry("resnet\(depth)-cifar", "ResNet-\(depth) with a 3×3 stride-1 stem and no max-pool, for 32×32 images",
+                                        minimumSize: 1) { o, g in
+                ResNet(depth: depth, classes: o.classes, includeTop: o.includeTop, inputChannels: o.inputChannels, stem: .cifar, generator: g)
+            })
+        }
         for depth in [50, 101, 152] {
             out.append(VisionModelEntry("resnet\(depth)-v1", "ResNet-\(depth) as in the paper (stride in the first 1×1)", minimumSize: 1) { o, g in
                 ResNet(depth: depth, classes: o.classes, includeTop: o.includeTop, variant: .v1, inputChannels: o.inputChannels, generator: g)

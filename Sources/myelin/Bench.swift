@@ -7,7 +7,9 @@ import Myelin
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Myelin's speed against PyTorch on the same machine (see bench/README.md).",
-        subcommands: [BenchGEMM.self, BenchElementwise.self, BenchOverhead.self, BenchTransformer.self]
+        subcommands: [BenchSuite.self, BenchGEMM.self, BenchElementwise.self, BenchOverhead.self, BenchTransformer.self,
+                      BenchWorker.self],
+        defaultSubcommand: BenchSuite.self
     )
 }
 
@@ -48,10 +50,10 @@ struct BenchOptions: ParsableArguments {
     }
 
     /// Starts the PyTorch peer unless disabled; prints why when it cannot.
-    func startPeer(threads: Int) -> PyTorchPeer? {
+    func startPeer(threads: Int) -> BenchChild? {
         if noPeer { return nil }
         do {
-            return try PyTorchPeer(script: peer, threads: threads)
+            return try BenchChild.pytorch(script: peer, threads: threads)
         } catch {
             print("note: PyTorch comparison skipped: \(error)")
             return nil
@@ -81,7 +83,7 @@ struct BenchEnvironment: Codable {
     var builtinKernel: String
     var pytorch: String?
 
-    init(threads: Int, peer: PyTorchPeer?) {
+    init(threads: Int, peer: BenchChild?) {
         self.threads = threads
         cpu = BenchEnvironment.cpuName()
         blasLibrary = BLAS.library?.path
@@ -113,34 +115,59 @@ struct BenchEnvironment: Codable {
     }
 }
 
-/// The PyTorch side of a comparison: bench/peer_pytorch.py as a child process
-/// answering one request per line, so Myelin and PyTorch repetitions alternate.
-final class PyTorchPeer {
+/// A child process answering one request per line: the PyTorch peer (bench/peer_pytorch.py) or a
+/// Myelin worker (`myelin bench worker`), so the two systems' repetitions alternate and each
+/// workload's peak memory is measured in a process of its own.
+final class BenchChild {
     let process = Process()
     let input = Pipe(), output = Pipe()
     var buffer = Data()
-    private(set) var version = ""
+    /// The ready line's fields after "ready": the system, its version, then system-specific facts.
+    private(set) var hello: [String] = []
+    var version: String { hello.count > 1 ? hello[1] : "" }
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    init(script: String?, threads: Int) throws {
-        guard let path = script ?? PyTorchPeer.findScript() else {
-            throw Failure(description: "bench/peer_pytorch.py not found (run from the repository root or pass --peer PATH)")
-        }
-        let python = ProcessInfo.processInfo.environment["MYELIN_PYTHON"] ?? "python3"
+    /// Starts `arguments` (through /usr/bin/env) and waits for its "ready NAME ..." line.
+    init(_ arguments: [String], environment: [String: String]? = nil, expecting name: String, whenMissing: String) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, path]
+        process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch {
-            throw Failure(description: "cannot start \(python): \(error.localizedDescription)")
+            throw Failure(description: "cannot start \(arguments[0]): \(error.localizedDescription)")
         }
-        guard let hello = readLine(), hello.hasPrefix("ready torch ") else {
+        guard let line = readLine(), line.hasPrefix("ready \(name) ") else {
             process.terminate()
-            throw Failure(description: "\(python) has no usable torch (set MYELIN_PYTHON to a python with PyTorch)")
+            throw Failure(description: whenMissing)
         }
-        version = String(hello.split(separator: " ")[2])
+        hello = line.split(separator: " ").dropFirst().map(String.init)
+    }
+
+    /// bench/peer_pytorch.py under MYELIN_PYTHON (default python3).
+    static func pytorch(script: String?, threads: Int, environment: [String: String]? = nil) throws -> BenchChild {
+        guard let path = script ?? findScript() else {
+            throw Failure(description: "bench/peer_pytorch.py not found (run from the repository root or pass --peer PATH)")
+        }
+        let python = (environment ?? ProcessInfo.processInfo.environment)["MYELIN_PYTHON"] ?? "python3"
+        let child = try BenchChild([python, path], environment: environment, expecting: "torch",
+                                   whenMissing: "\(python) has no usable torch (set MYELIN_PYTHON to a python with PyTorch)")
+        try child.configure(threads: threads)
+        return child
+    }
+
+    /// This executable's `bench worker`.
+    static func myelin(threads: Int, environment: [String: String]? = nil) throws -> BenchChild {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let child = try BenchChild([executable, "bench", "worker"], environment: environment, expecting: "myelin",
+                                   whenMissing: "the Myelin benchmark worker (\(executable) bench worker) did not start")
+        try child.configure(threads: threads)
+        return child
+    }
+
+    private func configure(threads: Int) throws {
         _ = try request("threads \(threads)")
         _ = try request("clock \(BenchMath.useCPUTime ? "cpu" : "wall")")
     }
@@ -170,9 +197,9 @@ final class PyTorchPeer {
     }
 
     func request(_ line: String) throws -> String {
-        input.fileHandleForWriting.write((line + "\n").data(using: .utf8)!)
-        guard let reply = readLine() else { throw Failure(description: "the PyTorch peer exited") }
-        if reply.hasPrefix("error") { throw Failure(description: "PyTorch peer: \(reply)") }
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        guard let reply = readLine() else { throw Failure(description: "the benchmark process (\(hello.first ?? "?")) exited") }
+        if reply.hasPrefix("error") { throw Failure(description: "\(hello.first ?? "child"): \(reply)") }
         return reply
     }
 
@@ -181,9 +208,18 @@ final class PyTorchPeer {
         try request(line).split(separator: " ").compactMap { Double($0) }
     }
 
+    /// Peak resident bytes of the process and its resident bytes before the workload was built.
+    func memory() throws -> (peak: Double, baseline: Double) {
+        let v = try times("rss")
+        guard v.count == 2 else { throw Failure(description: "malformed rss reply") }
+        return (v[0], v[1])
+    }
+
     deinit {
-        input.fileHandleForWriting.write("quit\n".data(using: .utf8)!)
-        process.waitUntilExit()
+        if process.isRunning {
+            input.fileHandleForWriting.write(Data("quit\n".utf8))
+            process.waitUntilExit()
+        }
     }
 }
 

@@ -40,36 +40,21 @@ struct BenchTransformer: ParsableCommand {
         guard width % heads == 0 else { throw ValidationError("--width \(width) must be divisible by --heads \(heads)") }
     }
 
-    /// The real lengths of the batch's sequences, from `length` down to about half of it
-    /// (the same formula as the peer's), so the padding mask matters.
-    static func lengths(batch: Int, length: Int) -> [Int] {
-        (0..<batch).map { i in Swift.max(1, length - (i * length) / (2 * batch)) }
-    }
-
     func run() throws {
         let threads = options.applyThreads()
         let peer = options.startPeer(threads: threads)
         let env = BenchEnvironment(threads: threads, peer: peer)
         env.printHeader()
-        let lengths = Self.lengths(batch: batch, length: length)
+        let lengths = BenchWorkloads.transformerLengths(batch: batch, length: length)
         print("W7: \(layers)-layer encoder, width \(width), \(heads) heads, FF \(feedForward), GELU, post-norm; batch \(batch) × \(length), "
               + "lengths \(lengths); median of \(options.reps) after \(options.warmups) warm-ups\n")
 
-        let generator = RandomGenerator(seed: 7)
-        let encoder = TransformerEncoder(count: layers) {
-            TransformerEncoderLayer(dModel: width, heads: heads, feedForward: feedForward, dropout: 0, activation: .gelu,
-                                    layerNormEps: 1e-12, batchFirst: true, generator: generator)
-        }
-        encoder.eval()
-        let x = BenchMath.randomNormal([batch, length, width], seed: 1)
-        var padding = [Bool](repeating: false, count: batch * length)
-        for (b, l) in lengths.enumerated() { for t in l..<length { padding[b * length + t] = true } }
-        let mask = Tensor(padding.map { $0 ? 1.0 : 0.0 }, shape: [batch, length]).to(.bool)
-
+        let forward = BenchWorkloads.transformerInference(batch: batch, length: length, layers: layers, width: width,
+                                                          heads: heads, feedForward: feedForward)
         var torchOK = peer != nil
         var tM: [Double] = [], tT: [Double] = []
         for round in 0..<(options.warmups + options.reps) {
-            let m = BenchMath.time(inner: 1) { withoutGradients { _ = encoder(x, keyPaddingMask: mask) } }
+            let m = BenchMath.time(inner: 1, forward)
             var t = Double.nan
             if torchOK, let peer {
                 do {

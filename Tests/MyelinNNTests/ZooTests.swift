@@ -43,6 +43,24 @@ import Testing
         #expect((v15.layer2[0] as? Bottleneck)?.conv2.stride == 2)
     }
 
+    /// The CIFAR stem (3×3/1 conv1, no max-pool) as in BENCHMARKS.md's W4: torchvision's resnet18/34
+    /// with conv1 replaced and maxpool = Identity count 11,173,962 and 21,282,122 parameters.
+    @Test func resNetCIFARStem() {
+        for (depth, params) in [(18, 11_173_962), (34, 21_282_122)] {
+            let model = ResNet(depth: depth, classes: 10, stem: .cifar)
+            #expect(model.parameterCount == params, "ResNet-\(depth) CIFAR")
+            #expect(model.maxpool == nil)
+            #expect(model.stateDict()["conv1.weight"]?.shape == [64, 3, 3, 3])
+            let s = ModelSummary(model, inputShape: [3, 32, 32])
+            #expect(s.totalParameters == params)
+            #expect(s.outputShape == [1, 10])
+        }
+        // ResNet-18 on 32×32 with this stem: 0.56 GMACs, the figure CIFAR papers quote.
+        #expect(gmacs(ModelSummary(ResNet(depth: 18, classes: 10, stem: .cifar), inputShape: [3, 32, 32])) == 0.56)
+        let features = withoutGradients { ResNet(depth: 18, classes: 10, includeTop: false, stem: .cifar)(Tensor.zeros([1, 3, 32, 32])) }
+        #expect(features.shape == [1, 512, 4, 4])
+    }
+
     @Test func resNetNamesFollowTorchvision() {
         let r18 = ResNet(depth: 18).stateDict()
         // torchvision's resnet18 state dict: 62 parameters and 60 BN buffers.
