@@ -33,8 +33,6 @@ struct BenchSuite: ParsableCommand {
         var unit: String
         /// Seconds per call → the figure in `unit`.
         var figure: (Double) -> Double
-        /// Whether a larger figure is better (throughputs) or smaller (milliseconds).
-        var higherIsBetter = true
 
         var label: String {
             var s = id
@@ -111,7 +109,7 @@ struct BenchSuite: ParsableCommand {
                 }
             case "W5":
                 out.append(Row(id: id, parameters: [("batch", 1)], threads: threads, inner: 1, unit: "ms/image",
-                               figure: { $0 * 1e3 }, higherIsBetter: false))
+                               figure: { $0 * 1e3 }))
             case "W6":
                 out.append(Row(id: id, parameters: [("batch", 32), ("steps", 100)], threads: threads, inner: 1,
                                unit: "tokens/s", figure: { 3200 / $0 }))
@@ -219,8 +217,9 @@ struct BenchSuite: ParsableCommand {
     }
 
     func printRow(_ r: Result, row: Row) {
-        let digits = r.unit == "GFLOP/s" || r.unit == "ms/image" ? 1 : 0
-        let cells = [r.label, "\(r.threads)", r.unit, BenchMath.format(r.myelin, digits), BenchMath.format(r.pytorch, digits),
+        // Three significant figures for small values, whole numbers for large ones.
+        func figure(_ x: Double?) -> String { BenchMath.format(x, x.map { $0 < 10 ? 2 : $0 < 1000 ? 1 : 0 } ?? 0) }
+        let cells = [r.label, "\(r.threads)", r.unit, figure(r.myelin), figure(r.pytorch),
                      BenchMath.format(r.ratio, 2), BenchMath.format(r.myelinPeakBytes.map { $0 / 1e6 }, 0),
                      BenchMath.format(r.pytorchPeakBytes.map { $0 / 1e6 }, 0)]
         print(zip(cells, Self.widths).map { BenchMath.pad($0, $1) }.joined(separator: " "))
