@@ -1,4 +1,4 @@
-// The exact (erf) GELU, forward and backward, for float32.
+// The exact (erf) GELU, forward and backward, and a row softmax, for float32.
 //
 // Written as plain branch-free loops compiled once per ISA (baseline SSE2, AVX2+FMA,
 // AVX-512F) and picked at run time, as recurrent_kernels.c does, so each loop runs 4, 8
@@ -66,14 +66,44 @@ INLINE float ak_pdf(float x) {
 #define GELU_BACKWARD_BODY \
     for (int64_t i = 0; i < n; i++) { float v = x[i]; dx[i] = g[i] * (ak_phi(v) + v * ak_pdf(v)); }
 
+// Row softmax in place over `rows` rows of n values, `ld` apart, as the attention kernel's
+// Swift softmaxRow: a row whose keys are all masked (maximum −inf) becomes zeros; NaN
+// scores are skipped by the maximum and propagate through the sum, as there.
+// Sixteen independent accumulators let the max and sum loops vectorise without fast-math.
+#define SOFTMAX_BODY                                                                        \
+    for (int64_t r = 0; r < rows; r++) {                                                    \
+        float *restrict x = p + r * ld;                                                     \
+        float mv[16];                                                                       \
+        for (int k = 0; k < 16; k++) mv[k] = -__builtin_inff();                             \
+        int64_t j = 0;                                                                      \
+        for (; j + 16 <= n; j += 16)                                                        \
+            for (int k = 0; k < 16; k++) mv[k] = x[j + k] > mv[k] ? x[j + k] : mv[k];       \
+        float m = -__builtin_inff();                                                        \
+        for (int k = 0; k < 16; k++) m = mv[k] > m ? mv[k] : m;                             \
+        for (; j < n; j++) { m = x[j] > m ? x[j] : m; }                                     \
+        if (m == -__builtin_inff()) { for (int64_t i = 0; i < n; i++) x[i] = 0.0f; continue; } \
+        float sv[16];                                                                       \
+        for (int k = 0; k < 16; k++) sv[k] = 0.0f;                                          \
+        j = 0;                                                                              \
+        for (; j + 16 <= n; j += 16)                                                        \
+            for (int k = 0; k < 16; k++) { float e = ak_exp(x[j + k] - m); x[j + k] = e; sv[k] += e; } \
+        float s = 0.0f;                                                                     \
+        for (; j < n; j++) { float e = ak_exp(x[j] - m); x[j] = e; s += e; }                \
+        for (int k = 0; k < 16; k++) s += sv[k];                                            \
+        float inv = 1.0f / s;                                                               \
+        for (int64_t i = 0; i < n; i++) x[i] *= inv;                                        \
+    }
+
 #define GELU_ARGS int64_t n, const float *restrict x, float *restrict y
 #define GELU_INPLACE_ARGS int64_t n, float *restrict x
 #define GELU_BACKWARD_ARGS int64_t n, const float *restrict g, const float *restrict x, float *restrict dx
+#define SOFTMAX_ARGS int64_t rows, int64_t n, float *p, int64_t ld
 
 #define DEFINE_GELU_KERNELS(SUFFIX, ATTR)                                                   \
     ATTR static void gelu_##SUFFIX(GELU_ARGS) { GELU_BODY }                                 \
     ATTR static void gelu_inplace_##SUFFIX(GELU_INPLACE_ARGS) { GELU_INPLACE_BODY }         \
-    ATTR static void gelu_backward_##SUFFIX(GELU_BACKWARD_ARGS) { GELU_BACKWARD_BODY }
+    ATTR static void gelu_backward_##SUFFIX(GELU_BACKWARD_ARGS) { GELU_BACKWARD_BODY }   \
+    ATTR static void softmax_rows_##SUFFIX(SOFTMAX_ARGS) { SOFTMAX_BODY }
 
 DEFINE_GELU_KERNELS(base, )
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -99,4 +129,8 @@ void myelin_gelu_erf_inplace_f32(int64_t n, float *x) {
 
 void myelin_gelu_erf_backward_f32(int64_t n, const float *g, const float *x, float *dx) {
     GELU_DISPATCH(gelu_backward, n, g, x, dx)
+}
+
+void myelin_softmax_rows_f32(int64_t rows, int64_t n, float *p, int64_t ld) {
+    GELU_DISPATCH(softmax_rows, rows, n, p, ld)
 }

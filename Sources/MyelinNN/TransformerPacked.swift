@@ -47,7 +47,10 @@ extension TransformerEncoder {
             let tokens = (starts.last ?? 0) + (lengths.last ?? 0)
             var x = Tensor(uninitializedShape: [tokens, e], dtype: source.dtype)
             copyRows(from: source, to: x, lengths: lengths, starts: starts, rowStride: l, e: e, pack: true)
-            for layer in layers { x = layer.packedForward(x, starts: starts, lengths: lengths) }
+            // Held to one thread, OpenBLAS's pool sleeps: every split below goes through Threading.
+            GEMM.withSingleThreadedGEMMs {
+                for layer in layers { x = layer.packedForward(x, starts: starts, lengths: lengths) }
+            }
             let out = Tensor.zeros([b, l, e], dtype: source.dtype)
             copyRows(from: x, to: out, lengths: lengths, starts: starts, rowStride: l, e: e, pack: false)
             return norm.map { $0(out) } ?? out
@@ -76,39 +79,63 @@ extension TransformerEncoderLayer {
         let qkv = PackedLinear.apply(x, weight: wIn, bias: a.inProjBias?.value, residual: nil)
         let attended = AttentionKernel.packedSelfAttention(qkv: qkv, starts: starts, lengths: lengths, heads: a.heads)
         let x1 = norm1(PackedLinear.apply(attended, weight: a.outProj.weight, bias: a.outProj.bias?.value, residual: x))
-        var h = PackedLinear.apply(x1, weight: linear1.weight, bias: linear1.bias?.value, residual: nil)
-        PackedLinear.activateInPlace(&h, activation)
+        let h = PackedLinear.apply(x1, weight: linear1.weight, bias: linear1.bias?.value, residual: nil, activation: activation)
         return norm2(PackedLinear.apply(h, weight: linear2.weight, bias: linear2.bias?.value, residual: x1))
     }
 }
 
-/// y = residual + x·Wᵀ + b on [N, in] rows, the bias and residual written first and the GEMM
-/// accumulated onto them (beta = 1), so neither costs a pass of its own; inference only.
+/// y = act(residual + x·Wᵀ + b) on [N, in] rows, inference only. The bias and residual are
+/// written first and the GEMM accumulates onto them (beta = 1), and the activation runs on
+/// each worker's block as soon as its GEMM is done, so none costs a pass or a hand-off of its
+/// own. The product is split over the cores by Threading (each GEMM on one thread), along the
+/// tokens or the output features, whichever has each worker re-pack the smaller operand:
+/// OpenBLAS's own pool stays asleep, so two pools never contend for the same cores.
 enum PackedLinear {
-    static func apply(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor?) -> Tensor {
+    static func apply(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor?,
+                      activation: TransformerActivation? = nil) -> Tensor {
         let (rows, inF, outF) = (x.shape[0], x.shape[1], weight.shape[0])
         require(weight.shape == [outF, inF] && (bias == nil || bias?.shape == [outF]) && (residual == nil || residual?.shape == [rows, outF]),
                 "internal: PackedLinear shapes x \(x.shape), weight \(weight.shape), bias \(bias?.shape ?? []), residual \(residual?.shape ?? [])")
         let dt = x.dtype
         let w = weight.to(dt), b = bias?.to(dt), res = residual?.to(dt)
-        let out = Tensor(uninitializedShape: [rows, outF], dtype: dt)
+        var out = Tensor(uninitializedShape: [rows, outF], dtype: dt)
+        let parts = GEMM.isSmall(m: rows, n: outF, k: inF) ? 1 : Swift.max(1, Swift.min(Threading.threadCount, Swift.max(rows, outF)))
+        let byRows = outF <= rows
+        let fastActivation = dt == .float32 ? activation : nil
         func run<T: FloatElement>(_: T.Type) {
-            let c = out.storage.pointer(as: T.self)
-            let bp = b.map { UnsafePointer($0.storage.pointer(as: T.self)) }
-            let rp = res.map { UnsafePointer($0.storage.pointer(as: T.self)) }
-            switch (bp, rp) {
-            case let (bp?, rp?):
-                for r in 0..<rows {
-                    let o = c + r * outF, s = rp + r * outF
-                    for j in 0..<outF { o[j] = s[j] + bp[j] }
+            let c = UncheckedSendable(out.storage.pointer(as: T.self))
+            let xp = UncheckedSendable(UnsafePointer(x.storage.pointer(as: T.self)))
+            let wp = UncheckedSendable(UnsafePointer(w.storage.pointer(as: T.self)))
+            let bp = UncheckedSendable(b.map { UnsafePointer($0.storage.pointer(as: T.self)) })
+            let rp = UncheckedSendable(res.map { UnsafePointer($0.storage.pointer(as: T.self)) })
+            let accumulate = b != nil || res != nil
+            GEMM.withSingleThreadedGEMMs {
+                Threading.parallelFor(parts, grain: 1) { range in
+                    for part in range {
+                        let (r0, r1) = byRows ? (rows * part / parts, rows * (part + 1) / parts) : (0, rows)
+                        let (c0, c1) = byRows ? (0, outF) : (outF * part / parts, outF * (part + 1) / parts)
+                        guard r1 > r0 && c1 > c0 else { continue }
+                        for r in r0..<r1 {
+                            let o = c.value + r * outF
+                            switch (bp.value, rp.value) {
+                            case let (bv?, rv?):
+                                let s = rv + r * outF
+                                for j in c0..<c1 { o[j] = s[j] + bv[j] }
+                            case let (bv?, nil): (o + c0).update(from: bv + c0, count: c1 - c0)
+                            case let (nil, rv?): (o + c0).update(from: rv + r * outF + c0, count: c1 - c0)
+                            case (nil, nil): break
+                            }
+                        }
+                        GEMM.gemm(transA: false, transB: true, m: r1 - r0, n: c1 - c0, k: inF, alpha: 1,
+                                  a: xp.value + r0 * inF, lda: inF, b: wp.value + c0 * inF, ldb: inF,
+                                  beta: accumulate ? 1 : 0, c: c.value + r0 * outF + c0, ldc: outF, threads: 1)
+                        if let fastActivation, T.self == Float.self {
+                            let f = UnsafeMutableRawPointer(c.value).assumingMemoryBound(to: Float.self)
+                            for r in r0..<r1 { activateInPlace(f + r * outF + c0, c1 - c0, fastActivation) }
+                        }
+                    }
                 }
-            case let (bp?, nil): for r in 0..<rows { (c + r * outF).update(from: bp, count: outF) }
-            case let (nil, rp?): c.update(from: rp, count: rows * outF)
-            case (nil, nil): break
             }
-            GEMM.gemm(transA: false, transB: true, m: rows, n: outF, k: inF, alpha: 1,
-                      a: x.storage.pointer(as: T.self), lda: inF, b: w.storage.pointer(as: T.self), ldb: inF,
-                      beta: bp == nil && rp == nil ? 0 : 1, c: c, ldc: outF)
         }
         withExtendedLifetime((x, w, b, res, out)) {
             switch dt {
@@ -116,22 +143,15 @@ enum PackedLinear {
             default: run(Float.self)
             }
         }
+        if let activation, fastActivation == nil { out = activation.apply(out) }
         return out
     }
 
-    /// The feed-forward activation applied in place (float32 through FastMath's kernels).
-    static func activateInPlace(_ h: inout Tensor, _ activation: TransformerActivation) {
-        guard h.dtype == .float32 else { h = activation.apply(h); return }
-        let count = h.count
-        let p = UncheckedSendable(h.storage.pointer(as: Float.self))
+    /// The feed-forward activation over n float32 values in place.
+    static func activateInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ activation: TransformerActivation) {
         switch activation {
-        case .gelu:
-            Threading.parallelFor(count) { r in FastMath.geluErfInPlace(p.value + r.lowerBound, r.count) }
-        case .relu:
-            Threading.parallelFor(count) { r in
-                let q = p.value + r.lowerBound
-                for i in 0..<r.count where q[i] < 0 { q[i] = 0 }
-            }
+        case .gelu: FastMath.geluErfInPlace(p, n)
+        case .relu: for i in 0..<n where p[i] < 0 { p[i] = 0 }
         }
     }
 }

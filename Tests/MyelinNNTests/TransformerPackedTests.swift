@@ -56,6 +56,24 @@ import Myelin
         }
     }
 
+    /// Shapes large enough that the packed GEMMs split over the threads, by output features
+    /// (QKV, linear1) and by tokens (linear2), with odd token counts per worker.
+    @Test(arguments: [1, 2, 3])
+    func largerShapesSplitOverThreads(_ threads: Int) {
+        let saved = Threading.threadCount
+        Threading.threadCount = threads
+        defer { Threading.threadCount = saved }
+        let g = RandomGenerator(seed: 12)
+        let enc = TransformerEncoder(count: 2) {
+            TransformerEncoderLayer(dModel: 64, heads: 4, feedForward: 160, dropout: 0, activation: .gelu, layerNormEps: 1e-12, generator: g)
+        }
+        enc.eval()
+        let lengths = [30, 27, 25, 19]
+        let x = Tensor.normal([4, 30, 64], generator: RandomGenerator(seed: 13))
+        let y = withoutGradients { enc(x, keyPaddingMask: Self.paddingMask(lengths, 30)) }
+        expectClose(y, Self.reference(enc, x, lengths), rtol: 1e-4, atol: 1e-5, "threads \(threads)")
+    }
+
     @Test func denseWhenNotApplicable() {
         let enc = Self.encoder(.gelu, norm: false)
         let x = Tensor.normal([2, 5, 8], generator: RandomGenerator(seed: 4))

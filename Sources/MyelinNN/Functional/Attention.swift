@@ -1,3 +1,4 @@
+import CMyelinKernels
 import MyelinCore
 
 /// Scaled dot-product attention, softmax(scale·Q·Kᵀ + masks)·V, as one fused kernel
@@ -241,7 +242,11 @@ enum AttentionKernel {
                             }
                         }
                         if causal && i + 1 < n.lk { for j in (i + 1)..<n.lk { row[j] = -.infinity } }
-                        softmaxRow(row, n.lk)
+                        if T.self == Float.self {
+                            myelin_softmax_rows_f32(1, Int64(n.lk), UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), Int64(n.lk))
+                        } else {
+                            softmaxRow(row, n.lk)
+                        }
                     }
                     // Dropout: undropped P stays kept for the backward pass; the dropped copy goes to scratch.
                     var pv = UnsafePointer(s)
@@ -394,7 +399,11 @@ extension AttentionKernel {
                     GEMM.gemm(transA: false, transB: true, m: l, n: l, k: d, alpha: scale,
                               a: src.value + base, lda: ld, b: src.value + base + e, ldb: ld,
                               beta: 0, c: s, ldc: l, threads: 1)
-                    for i in 0..<l { softmaxRow(s + i * l, l) }
+                    if T.self == Float.self {
+                        myelin_softmax_rows_f32(Int64(l), Int64(l), UnsafeMutableRawPointer(s).assumingMemoryBound(to: Float.self), Int64(l))
+                    } else {
+                        for i in 0..<l { softmaxRow(s + i * l, l) }
+                    }
                     GEMM.gemm(transA: false, transB: false, m: l, n: d, k: l, alpha: 1, a: s, lda: l,
                               b: src.value + base + 2 * e, ldb: ld, beta: 0,
                               c: dst.value + starts[si] * e + hi * d, ldc: e, threads: 1)
