@@ -78,21 +78,21 @@ extension TransformerEncoderLayer {
         guard let wIn = a.inProjWeight?.value else { requirementFailure("internal: packedForward without in_proj_weight") }
         let qkv = PackedLinear.apply(x, weight: wIn, bias: a.inProjBias?.value, residual: nil)
         let attended = AttentionKernel.packedSelfAttention(qkv: qkv, starts: starts, lengths: lengths, heads: a.heads)
-        let x1 = norm1(PackedLinear.apply(attended, weight: a.outProj.weight, bias: a.outProj.bias?.value, residual: x))
+        let x1 = PackedLinear.apply(attended, weight: a.outProj.weight, bias: a.outProj.bias?.value, residual: x, norm: norm1)
         let h = PackedLinear.apply(x1, weight: linear1.weight, bias: linear1.bias?.value, residual: nil, activation: activation)
-        return norm2(PackedLinear.apply(h, weight: linear2.weight, bias: linear2.bias?.value, residual: x1))
+        return PackedLinear.apply(h, weight: linear2.weight, bias: linear2.bias?.value, residual: x1, norm: norm2)
     }
 }
 
-/// y = act(residual + x·Wᵀ + b) on [N, in] rows, inference only. The bias and residual are
-/// written first and the GEMM accumulates onto them (beta = 1), and the activation runs on
-/// each worker's block as soon as its GEMM is done, so none costs a pass or a hand-off of its
-/// own. The product is split over the cores by Threading (each GEMM on one thread), along the
+/// y = norm(act(residual + x·Wᵀ + b)) on [N, in] rows, inference only. The bias and residual
+/// are written first and the GEMM accumulates onto them (beta = 1), and the activation and the
+/// LayerNorm run on each worker's block as soon as its GEMM is done (while it is in cache), so
+/// none costs a pass or a hand-off of its own. The product is split over the cores by Threading (each GEMM on one thread), along the
 /// tokens or the output features, whichever has each worker re-pack the smaller operand:
 /// OpenBLAS's own pool stays asleep, so two pools never contend for the same cores.
 enum PackedLinear {
     static func apply(_ x: Tensor, weight: Tensor, bias: Tensor?, residual: Tensor?,
-                      activation: TransformerActivation? = nil) -> Tensor {
+                      activation: TransformerActivation? = nil, norm: LayerNorm? = nil) -> Tensor {
         let (rows, inF, outF) = (x.shape[0], x.shape[1], weight.shape[0])
         require(weight.shape == [outF, inF] && (bias == nil || bias?.shape == [outF]) && (residual == nil || residual?.shape == [rows, outF]),
                 "internal: PackedLinear shapes x \(x.shape), weight \(weight.shape), bias \(bias?.shape ?? []), residual \(residual?.shape ?? [])")
@@ -101,7 +101,10 @@ enum PackedLinear {
         var out = Tensor(uninitializedShape: [rows, outF], dtype: dt)
         let parts = GEMM.isSmall(m: rows, n: outF, k: inF) ? 1 : Swift.max(1, Swift.min(Threading.threadCount, Swift.max(rows, outF)))
         let byRows = outF <= rows
+        // A LayerNorm over the output rows runs in each worker on the rows it owns (split by tokens).
         let fastActivation = dt == .float32 ? activation : nil
+        let rowNorm = norm.flatMap { n in (byRows || parts == 1) && (activation == nil || fastActivation != nil) ? n : nil }
+        let nw = rowNorm?.weight?.value.to(dt), nb = rowNorm?.bias?.value.to(dt), eps = norm?.eps ?? 0
         func run<T: FloatElement>(_: T.Type) {
             let c = UncheckedSendable(out.storage.pointer(as: T.self))
             let xp = UncheckedSendable(UnsafePointer(x.storage.pointer(as: T.self)))
@@ -109,6 +112,9 @@ enum PackedLinear {
             let bp = UncheckedSendable(b.map { UnsafePointer($0.storage.pointer(as: T.self)) })
             let rp = UncheckedSendable(res.map { UnsafePointer($0.storage.pointer(as: T.self)) })
             let accumulate = b != nil || res != nil
+            let nwp = UncheckedSendable(nw.map { UnsafePointer($0.storage.pointer(as: T.self)) })
+            let nbp = UncheckedSendable(nb.map { UnsafePointer($0.storage.pointer(as: T.self)) })
+            let normalize = rowNorm != nil
             GEMM.withSingleThreadedGEMMs {
                 Threading.parallelFor(parts, grain: 1) { range in
                     for part in range {
@@ -133,17 +139,24 @@ enum PackedLinear {
                             let f = UnsafeMutableRawPointer(c.value).assumingMemoryBound(to: Float.self)
                             for r in r0..<r1 { activateInPlace(f + r * outF + c0, c1 - c0, fastActivation) }
                         }
+                        if normalize {
+                            for r in r0..<r1 {
+                                let row = c.value + r * outF
+                                _ = LayerNormSupport.forwardRow(UnsafePointer(row), nwp.value, nbp.value, row, d: outF, eps: eps)
+                            }
+                        }
                     }
                 }
             }
         }
-        withExtendedLifetime((x, w, b, res, out)) {
+        withExtendedLifetime((x, w, b, res, out, nw, nb)) {
             switch dt {
             case .float64: run(Double.self)
             default: run(Float.self)
             }
         }
         if let activation, fastActivation == nil { out = activation.apply(out) }
+        if let norm, rowNorm == nil { out = norm(out) }
         return out
     }
 
