@@ -166,7 +166,14 @@ public final class TransformerEncoder: Module, UnaryLayer {
         self.init(layers: (0..<count).map { _ in makeLayer() }, norm: norm)
     }
 
+    ///
+    /// Without gradients to record, in evaluation mode and with a left-aligned `keyPaddingMask`,
+    /// the stack runs on the real tokens only and returns zeros at padded positions (before
+    /// the final norm), as PyTorch's nested-tensor fast path (see `TransformerPacked.swift`).
     public func callAsFunction(_ source: Tensor, mask: Tensor? = nil, keyPaddingMask: Tensor? = nil, isCausal: Bool = false) -> Tensor {
+        if let lengths = packedLengths(source, mask: mask, keyPaddingMask: keyPaddingMask, isCausal: isCausal) {
+            return packedForward(source, lengths: lengths)
+        }
         var x = source
         for layer in layers { x = layer(x, mask: mask, keyPaddingMask: keyPaddingMask, isCausal: isCausal) }
         return norm.map { $0(x) } ?? x

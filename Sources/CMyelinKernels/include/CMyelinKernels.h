@@ -4,6 +4,7 @@
 // Everything else (blocking, packing, threading, dispatch) is Swift.
 
 #include <stdint.h>
+#include "myelin_activation_kernels.h"
 
 /// Highest SIMD level this CPU supports: 0 = baseline, 2 = AVX2+FMA, 3 = AVX-512F.
 int myelin_cpu_simd_level(void);

@@ -1,3 +1,4 @@
+import CMyelinKernels
 import Foundation
 import RealModule
 
@@ -131,6 +132,25 @@ public enum FastMath {
     }
 }
 
+extension FastMath {
+    /// out[i] = GELU(x[i]) = x·Φ(x), the exact (erf) form, for i < n (x and out must not overlap).
+    /// A C kernel compiled per ISA (activation_kernels.c): Φ through a branch-free erfc fit
+    /// (fractional error < 1.2e-7) and the exp polynomial above, a few ulp from libm's erff.
+    public static func geluErf(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        myelin_gelu_erf_f32(Int64(n), x, out)
+    }
+
+    /// x[i] = GELU(x[i]) in place, as `geluErf(_:_:_:)`.
+    public static func geluErfInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        myelin_gelu_erf_inplace_f32(Int64(n), x)
+    }
+
+    /// dx[i] = g[i]·(Φ(x[i]) + x[i]·φ(x[i])): the exact GELU's backward.
+    public static func geluErfBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
+        myelin_gelu_erf_backward_f32(Int64(n), g, x, dx)
+    }
+}
+
 extension Tensor {
     /// Runs a float32 pointer kernel over this (float32) tensor, split over cores when large.
     func fastFloat32(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
@@ -142,6 +162,25 @@ extension Tensor {
             kernel(src.value + r.lowerBound, dst.value + r.lowerBound, r.count)
         }
         withExtendedLifetime(self) {}
+        return out
+    }
+}
+
+extension Tensor {
+    /// Runs a float32 pointer kernel of two same-shaped float32 tensors, split over cores when large.
+    static func fastFloat32Binary(
+        _ a: Tensor, _ b: Tensor, _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    ) -> Tensor {
+        require(a.dtype == .float32 && b.dtype == .float32 && a.shape == b.shape,
+                "internal: fastFloat32Binary on \(a.dtype) \(a.shape) and \(b.dtype) \(b.shape)")
+        let out = Tensor(uninitializedShape: a.shape, dtype: .float32)
+        let pa = UncheckedSendable(UnsafePointer(a.storage.pointer(as: Float.self)))
+        let pb = UncheckedSendable(UnsafePointer(b.storage.pointer(as: Float.self)))
+        let dst = UncheckedSendable(out.storage.pointer(as: Float.self))
+        Threading.parallelFor(a.count) { r in
+            kernel(pa.value + r.lowerBound, pb.value + r.lowerBound, dst.value + r.lowerBound, r.count)
+        }
+        withExtendedLifetime((a, b)) {}
         return out
     }
 }

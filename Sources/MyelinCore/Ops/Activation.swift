@@ -153,8 +153,12 @@ extension Tensor {
         let x = detached()
         switch approximation {
         case .erf:
-            return Autograd.record(applyUnary(GeluErfFn.self), inputs: [self], name: "gelu") { g, _ in
-                [Tensor.applyBinary(GeluErfGradFn.self, g, x, op: "gelu backward")]
+            let out = dtype == .float32 ? fastFloat32(FastMath.geluErf) : applyUnary(GeluErfFn.self)
+            return Autograd.record(out, inputs: [self], name: "gelu") { g, _ in
+                if g.dtype == .float32 && x.dtype == .float32 && g.shape == x.shape {
+                    return [Tensor.fastFloat32Binary(g, x, FastMath.geluErfBackward)]
+                }
+                return [Tensor.applyBinary(GeluErfGradFn.self, g, x, op: "gelu backward")]
             }
         case .tanh:
             return Autograd.record(applyUnary(GeluTanhFn.self), inputs: [self], name: "gelu") { g, _ in

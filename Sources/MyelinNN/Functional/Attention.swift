@@ -1,3 +1,4 @@
+import CMyelinKernels
 import MyelinCore
 
 /// Scaled dot-product attention, softmax(scale·Q·Kᵀ + masks)·V, as one fused kernel
@@ -241,7 +242,11 @@ enum AttentionKernel {
                             }
                         }
                         if causal && i + 1 < n.lk { for j in (i + 1)..<n.lk { row[j] = -.infinity } }
-                        softmaxRow(row, n.lk)
+                        if T.self == Float.self {
+                            myelin_softmax_rows_f32(1, Int64(n.lk), UnsafeMutableRawPointer(row).assumingMemoryBound(to: Float.self), Int64(n.lk))
+                        } else {
+                            softmaxRow(row, n.lk)
+                        }
                     }
                     // Dropout: undropped P stays kept for the backward pass; the dropped copy goes to scratch.
                     var pv = UnsafePointer(s)
@@ -344,6 +349,64 @@ enum AttentionKernel {
                         GEMM.gemm(transA: true, transB: false, m: n.lk, n: n.d, k: n.lq, alpha: scale, a: ds, lda: n.lk,
                                   b: qp.value + ql.base(bi, hi), ldb: ql.row, beta: 1, c: gk + kl.base(bi, hi), ldc: kl.row, threads: 1)
                     }
+                }
+            }
+        }
+    }
+}
+
+extension AttentionKernel {
+    /// Inference-only self-attention over sequences packed back to back (no padding rows):
+    /// `qkv` [N, 3·E] holds each token's Q | K | V projections (head h at features h·d..<(h+1)·d
+    /// of each third), sequence s is rows `starts[s]..<starts[s] + lengths[s]`, and every token
+    /// attends to every token of its own sequence. Returns [N, E] (heads merged), the input of
+    /// the output projection. No masks, no dropout, no autograd node; float32 or float64.
+    static func packedSelfAttention(qkv: Tensor, starts: [Int], lengths: [Int], heads: Int) -> Tensor {
+        require(qkv.rank == 2 && qkv.shape[1] % (3 * heads) == 0,
+                "internal: packedSelfAttention needs [tokens, 3·E] with E divisible by \(heads) heads, got \(qkv.shape)")
+        require(starts.count == lengths.count, "internal: packedSelfAttention: \(starts.count) starts for \(lengths.count) lengths")
+        let n = qkv.shape[0], e = qkv.shape[1] / 3
+        let out = Tensor(uninitializedShape: [n, e], dtype: qkv.dtype)
+        withExtendedLifetime((qkv, out)) {
+            switch qkv.dtype {
+            case .float64: packedForward(Double.self, qkv, out, starts, lengths, heads, e)
+            default: packedForward(Float.self, qkv, out, starts, lengths, heads, e)
+            }
+        }
+        return out
+    }
+
+    private static func packedForward<T: FloatElement>(
+        _: T.Type, _ qkv: Tensor, _ out: Tensor, _ starts: [Int], _ lengths: [Int], _ heads: Int, _ e: Int
+    ) {
+        let d = e / heads, ld = 3 * e, seqs = lengths.count
+        let scale = T(1 / Double(d).squareRoot())
+        let maxLength = lengths.max() ?? 0
+        guard maxLength > 0 else { return }
+        let src = UncheckedSendable(UnsafePointer(qkv.storage.pointer(as: T.self)))
+        let dst = UncheckedSendable(out.storage.pointer(as: T.self))
+        // Pairs run head-major (all sequences of head 0, then head 1, ...), so the contiguous
+        // halves given to two workers hold equal work whatever the sequences' lengths.
+        GEMM.withSingleThreadedGEMMs {
+            Threading.parallelFor(seqs * heads, grain: 1) { range in
+                let s = UnsafeMutablePointer<T>.allocate(capacity: maxLength * maxLength)
+                defer { s.deallocate() }
+                for pair in range {
+                    let hi = pair / seqs, si = pair % seqs
+                    let l = lengths[si]
+                    guard l > 0 else { continue }
+                    let base = starts[si] * ld + hi * d
+                    GEMM.gemm(transA: false, transB: true, m: l, n: l, k: d, alpha: scale,
+                              a: src.value + base, lda: ld, b: src.value + base + e, ldb: ld,
+                              beta: 0, c: s, ldc: l, threads: 1)
+                    if T.self == Float.self {
+                        myelin_softmax_rows_f32(Int64(l), Int64(l), UnsafeMutableRawPointer(s).assumingMemoryBound(to: Float.self), Int64(l))
+                    } else {
+                        for i in 0..<l { softmaxRow(s + i * l, l) }
+                    }
+                    GEMM.gemm(transA: false, transB: false, m: l, n: d, k: l, alpha: 1, a: s, lda: l,
+                              b: src.value + base + 2 * e, ldb: ld, beta: 0,
+                              c: dst.value + starts[si] * e + hi * d, ldc: e, threads: 1)
                 }
             }
         }

@@ -299,27 +299,36 @@ enum LayerNormSupport {
                 let mp = meanP, ip = invP
                 Threading.parallelFor(rows, grain: rowGrain(d)) { range in
                     for r in range {
-                        let src = x + r * d, dst = y + r * d
-                        // One pass around the row's first element: no catastrophic cancellation
-                        // unless the row's spread is tiny next to its offset from that element.
-                        let (s1, s2) = NNKernels.shiftedMoments(src, d, shift: src[0])
-                        let shiftMean = s1 / Double(d)
-                        let mu = Double(src[0]) + shiftMean
-                        let inv = 1 / (Swift.max(0, s2 / Double(d) - shiftMean * shiftMean) + eps).squareRoot()
+                        let (mu, inv) = forwardRow(x + r * d, w, b, y + r * d, d: d, eps: eps)
                         mp[r] = mu
                         ip[r] = inv
-                        // The mean as a rounded head and the tail it lost, subtracted in turn.
-                        let tmu = T(mu), tail = T(mu - Double(tmu)), tinv = T(inv)
-                        switch (w, b) {
-                        case let (w?, b?): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv * w[j] + b[j] }
-                        case let (w?, nil): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv * w[j] }
-                        case let (nil, b?): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv + b[j] }
-                        case (nil, nil): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv }
-                        }
                     }
                 }
             }
         }
+    }
+
+    /// One row of `forward`: normalises x[0..<d] into y (which may be x itself) and returns
+    /// the row's mean and inverse standard deviation.
+    @inline(__always)
+    static func forwardRow<T: FloatElement>(
+        _ src: UnsafePointer<T>, _ w: UnsafePointer<T>?, _ b: UnsafePointer<T>?, _ dst: UnsafeMutablePointer<T>, d: Int, eps: Double
+    ) -> (mean: Double, invstd: Double) {
+        // One pass around the row's first element: no catastrophic cancellation
+        // unless the row's spread is tiny next to its offset from that element.
+        let (s1, s2) = NNKernels.shiftedMoments(src, d, shift: src[0])
+        let shiftMean = s1 / Double(d)
+        let mu = Double(src[0]) + shiftMean
+        let inv = 1 / (Swift.max(0, s2 / Double(d) - shiftMean * shiftMean) + eps).squareRoot()
+        // The mean as a rounded head and the tail it lost, subtracted in turn.
+        let tmu = T(mu), tail = T(mu - Double(tmu)), tinv = T(inv)
+        switch (w, b) {
+        case let (w?, b?): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv * w[j] + b[j] }
+        case let (w?, nil): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv * w[j] }
+        case let (nil, b?): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv + b[j] }
+        case (nil, nil): for j in 0..<d { dst[j] = ((src[j] - tmu) - tail) * tinv }
+        }
+        return (mu, inv)
     }
 
     /// gx = invstd·(gŵ − mean(gŵ) − x̂·mean(gŵ·x̂)) per row, with gŵ = g·w; gw = Σ_rows g·x̂ and
