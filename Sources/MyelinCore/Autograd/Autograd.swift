@@ -72,7 +72,7 @@ public enum Autograd {
                 guard let fn = node.backward else { continue }  // leaves keep their grad
                 guard let g = node.grad else { continue }      // no gradient reached this node
                 if !node.retainsGrad { node.grad = nil }
-                let inputGrads = fn(g, node.parents.map { $0 != nil })
+                let inputGrads = fn(g, needsMask(node.parents))
                 require(inputGrads.count == node.parents.count,
                         "backward of \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
                 for (parent, ig) in zip(node.parents, inputGrads) {
@@ -84,6 +84,20 @@ public enum Autograd {
                 if !retainGraph { node.backward = nil }
             }
         }
+    }
+
+    /// Which inputs need a gradient. Masks of up to three inputs are shared constants,
+    /// so most backward steps allocate no array for them.
+    static func needsMask(_ parents: [GradNode?]) -> [Bool] {
+        let n = parents.count
+        guard n <= 3 else { return parents.map { $0 != nil } }
+        var bits = 0
+        for i in 0..<n where parents[i] != nil { bits |= 1 << i }
+        return sharedMasks[n][bits]
+    }
+
+    private static let sharedMasks: [[[Bool]]] = (0...3).map { n in
+        (0..<(1 << n)).map { bits in (0..<n).map { bits & (1 << $0) != 0 } }
     }
 
     @inline(__always) static func accumulate(_ old: Tensor?, _ new: Tensor) -> Tensor {
