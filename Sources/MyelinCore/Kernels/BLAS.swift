@@ -147,6 +147,11 @@ public enum BLAS {
 
     /// Whether these dimensions fit the 32-bit CBLAS interface.
     static func fits(_ values: Int...) -> Bool { values.allSatisfy { $0 <= Int(Int32.max) } }
+    /// The six sizes of a GEMM call, without the variadic form's array allocation.
+    @inline(__always) static func fits(_ a: Int, _ b: Int, _ c: Int, _ d: Int, _ e: Int, _ f: Int) -> Bool {
+        let limit = Int(Int32.max)
+        return a <= limit && b <= limit && c <= limit && d <= limit && e <= limit && f <= limit
+    }
 
     static func sgemm(_ l: Loaded, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
