@@ -191,10 +191,11 @@ open class Optimizer {
         for group in paramGroups {
             for p in group.parameters {
                 defer { index += 1 }
-                guard p.requiresGrad, var g = p.grad else { continue }
-                require(g.shape == p.shape,
-                        "\(type(of: self)).step: gradient of parameter \(index) has shape \(g.shape), but the parameter has shape \(p.shape)")
-                if g.dtype != p.value.dtype { g = g.detached().to(p.value.dtype) }
+                let value = p.value
+                guard value.requiresGrad, var g = value.grad else { continue }
+                require(g.shape == value.shape,
+                        "\(type(of: self)).step: gradient of parameter \(index) has shape \(g.shape), but the parameter has shape \(value.shape)")
+                if g.dtype != value.dtype { g = g.detached().to(value.dtype) }
                 let state: ParameterState
                 if let s = states[index] { state = s } else { state = ParameterState(); states[index] = state }
                 update(p, gradient: g, group: group, state: state)

@@ -37,7 +37,7 @@ public enum BLAS {
 
     /// The library in use, or nil when none was found or `MYELIN_BLAS=builtin`.
     public static var library: Library? { loaded?.library }
-    public static var isAvailable: Bool { loaded != nil }
+    public static var isAvailable: Bool { loadedLibrary != nil }
     /// Why no library is loaded (the names tried, or the environment setting); nil when one is.
     public static var unavailableReason: String? { loadResult.reason }
 
@@ -48,11 +48,20 @@ public enum BLAS {
                                       UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
 
-    struct Loaded: @unchecked Sendable {
+    /// A class, so handing it to every GEMM call costs one retain, not a copy of the
+    /// library's strings.
+    final class Loaded: @unchecked Sendable {
         let library: Library
         let sgemm: SGEMM
         let dgemm: DGEMM
         let setThreads: SetThreads?
+
+        init(library: Library, sgemm: SGEMM, dgemm: DGEMM, setThreads: SetThreads?) {
+            self.library = library
+            self.sgemm = sgemm
+            self.dgemm = dgemm
+            self.setThreads = setThreads
+        }
     }
 
     #if os(macOS)
@@ -62,7 +71,9 @@ public enum BLAS {
     #endif
 
     private static let loadResult: (loaded: Loaded?, reason: String?) = load()
-    static var loaded: Loaded? { loadResult.loaded }
+    /// Read on every GEMM call: kept apart from `loadResult` so reading it copies no string.
+    private static let loadedLibrary: Loaded? = loadResult.loaded
+    static var loaded: Loaded? { loadedLibrary }
 
     private static func load() -> (Loaded?, String?) {
         let setting = ProcessInfo.processInfo.environment["MYELIN_BLAS"] ?? ""
