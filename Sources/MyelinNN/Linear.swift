@@ -13,7 +13,8 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
     if input.dtype == .float64 || weight.dtype == .float64 || bias?.dtype == .float64 { dt = .float64 }
     let x = input.to(dt), w = weight.to(dt), b = bias?.to(dt)
     let rows = inF == 0 ? input.count : input.count / inF
-    let outShape = Array(input.shape.dropLast()) + [outF]
+    var outShape = input.shape
+    outShape[outShape.count - 1] = outF
     let out = Tensor(uninitializedShape: outShape, dtype: dt)
     func run<T: FloatElement>(_: T.Type) {
         let c = out.storage.pointer(as: T.self)
@@ -31,14 +32,50 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
         default: run(Float.self)
         }
     }
-    let hasBias = b != nil
-    return Autograd.record(out, inputs: [x, w] + (b.map { [$0] } ?? []), name: "linear") { g, needs in
-        let g2 = g.to(dt).reshaped([rows, outF])
-        var grads: [Tensor?] = [nil, nil]
-        if needs[0] { grads[0] = matmul(g2, w).reshaped(x.shape) }
-        if needs[1] { grads[1] = matmul(g2, x.reshaped([rows, inF]), transposeA: true) }
-        if hasBias { grads.append(needs[2] ? g2.sum(axes: [0]) : nil) }
-        return grads
+    // The backward calls GEMM directly on raw pointers (no matmul op, no transposed
+    // copies, no reshape bookkeeping): dX = G·W, dW = Gᵀ·X, db = column sums of G.
+    let inputs: [Tensor] = b.map { [x, w, $0] } ?? [x, w]
+    return Autograd.record(out, inputs: inputs, name: "linear") { g, needs in
+        let g = g.to(dt)
+        var gx: Tensor? = nil, gw: Tensor? = nil, gb: Tensor? = nil
+        func run<T: FloatElement>(_: T.Type) {
+            let gp = g.storage.pointer(as: T.self)
+            if needs[0] {
+                let t = Tensor(uninitializedShape: x.shape, dtype: dt)
+                GEMM.gemm(transA: false, transB: false, m: rows, n: inF, k: outF, alpha: 1,
+                          a: gp, lda: outF, b: w.storage.pointer(as: T.self), ldb: inF,
+                          beta: 0, c: t.storage.pointer(as: T.self), ldc: inF)
+                gx = t
+            }
+            if needs[1] {
+                let t = Tensor(uninitializedShape: [outF, inF], dtype: dt)
+                if rows == 0 {
+                    t.storage.pointer(as: T.self).update(repeating: 0, count: outF * inF)
+                } else {
+                    GEMM.gemm(transA: true, transB: false, m: outF, n: inF, k: rows, alpha: 1,
+                              a: gp, lda: outF, b: x.storage.pointer(as: T.self), ldb: inF,
+                              beta: 0, c: t.storage.pointer(as: T.self), ldc: inF)
+                }
+                gw = t
+            }
+            if needs.count > 2 && needs[2] {
+                let t = Tensor(uninitializedShape: [outF], dtype: dt)
+                let tp = t.storage.pointer(as: T.self)
+                if rows == 0 {
+                    tp.update(repeating: 0, count: outF)
+                } else {
+                    Kernels.reduceColumns(SumCombiner.self, gp, rows: rows, stride: outF, width: outF, into: tp)
+                }
+                gb = t
+            }
+        }
+        withExtendedLifetime((g, x, w)) {
+            switch dt {
+            case .float64: run(Double.self)
+            default: run(Float.self)
+            }
+        }
+        return needs.count > 2 ? [gx, gw, gb] : [gx, gw]
     }
 }
 

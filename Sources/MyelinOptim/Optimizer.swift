@@ -9,7 +9,9 @@ import MyelinNN
 /// optimizer's defaults when the group is added.
 public final class ParamGroup {
     public let parameters: [Parameter]
-    public var options: [String: Double]
+    public var options: [String: Double] { didSet { sgdOptions = nil } }
+    /// SGD's options read once from `options` (string-keyed) and kept until they change.
+    var sgdOptions: SGD.Options?
 
     public init(_ parameters: [Parameter], learningRate: Double? = nil, weightDecay: Double? = nil,
                 options: [String: Double] = [:]) {
@@ -44,8 +46,16 @@ public final class ParamGroup {
 public final class ParameterState {
     /// Steps taken for this parameter (Adam, RMSProp and Adagrad count them).
     public internal(set) var step: Double = 0
+    /// The buffers in creation order. A short array searched by name (an optimizer keeps
+    /// one to three, with names short enough to compare inline) costs less per step than
+    /// hashing the name into a dictionary.
+    var slots: [(name: String, tensor: Tensor)] = []
+
     /// Named buffers, PyTorch's names: "exp_avg", "momentum_buffer", "sum", ...
-    public internal(set) var tensors: [String: Tensor] = [:]
+    public internal(set) var tensors: [String: Tensor] {
+        get { Dictionary(slots.map { ($0.name, $0.tensor) }, uniquingKeysWith: { _, last in last }) }
+        set { slots = newValue.sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) } }
+    }
 
     init() {}
 
@@ -53,15 +63,18 @@ public final class ParameterState {
     /// uninitialised when `initial` is nil) if missing. `fresh` is true when just created.
     /// The pointer stays valid until the buffer is replaced or the state is dropped.
     func buffer<T: FloatElement>(_ name: String, shape: [Int], as type: T.Type, initial: Double?) -> (UnsafeMutablePointer<T>, fresh: Bool) {
+        var index = -1
+        for i in slots.indices where slots[i].name == name { index = i; break }
         var fresh = false
-        if tensors[name] == nil {
-            tensors[name] = initial.map { Tensor.full(shape, $0, dtype: T.dtype) }
-                ?? Tensor(uninitializedShape: shape, dtype: T.dtype)
+        if index < 0 {
+            let t = initial.map { Tensor.full(shape, $0, dtype: T.dtype) } ?? Tensor(uninitializedShape: shape, dtype: T.dtype)
+            slots.append((name: name, tensor: t))
+            index = slots.count - 1
             fresh = true
         }
         // Copy-on-write: a state dict handed out earlier keeps its own values.
-        tensors[name]!.makeUnique()
-        return (tensors[name]!.storage.pointer(as: T.self), fresh)
+        slots[index].tensor.makeUnique()
+        return (slots[index].tensor.storage.pointer(as: T.self), fresh)
     }
 }
 
@@ -178,10 +191,11 @@ open class Optimizer {
         for group in paramGroups {
             for p in group.parameters {
                 defer { index += 1 }
-                guard p.requiresGrad, var g = p.grad else { continue }
-                require(g.shape == p.shape,
-                        "\(type(of: self)).step: gradient of parameter \(index) has shape \(g.shape), but the parameter has shape \(p.shape)")
-                if g.dtype != p.value.dtype { g = g.detached().to(p.value.dtype) }
+                let value = p.value
+                guard value.requiresGrad, var g = value.grad else { continue }
+                require(g.shape == value.shape,
+                        "\(type(of: self)).step: gradient of parameter \(index) has shape \(g.shape), but the parameter has shape \(value.shape)")
+                if g.dtype != value.dtype { g = g.detached().to(value.dtype) }
                 let state: ParameterState
                 if let s = states[index] { state = s } else { state = ParameterState(); states[index] = state }
                 update(p, gradient: g, group: group, state: state)

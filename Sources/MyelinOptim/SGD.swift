@@ -30,39 +30,71 @@ public final class SGD: Optimizer {
 
     override public var stateTensorNames: Set<String> { ["momentum_buffer"] }
 
+    /// The options of one group, read once from its string-keyed dictionary.
+    struct Options {
+        let lr: Double, momentum: Double, dampening: Double, weightDecay: Double, nesterov: Bool
+    }
+
     override public func update(_ parameter: Parameter, gradient: Tensor, group: ParamGroup, state: ParameterState) {
+        let o: Options
+        if let cached = group.sgdOptions {
+            o = cached
+        } else {
+            o = Options(lr: group.learningRate, momentum: group.value("momentum"), dampening: group.value("dampening"),
+                        weightDecay: group.weightDecay, nesterov: group.flag("nesterov"))
+            group.sgdOptions = o
+        }
         switch parameter.value.dtype {
-        case .float64: fused(Double.self, parameter, gradient, group, state)
-        default: fused(Float.self, parameter, gradient, group, state)
+        case .float64: fused(Double.self, parameter, gradient, o, state)
+        default: fused(Float.self, parameter, gradient, o, state)
         }
     }
 
-    private func fused<T: FloatElement>(_: T.Type, _ parameter: Parameter, _ gradient: Tensor, _ group: ParamGroup, _ state: ParameterState) {
+    private func fused<T: FloatElement>(_: T.Type, _ parameter: Parameter, _ gradient: Tensor, _ o: Options, _ state: ParameterState) {
         // Python floats become T when PyTorch passes them to a tensor op.
-        let momentum = group.value("momentum")
-        let wd = T(group.weightDecay), hasWD = group.weightDecay != 0
-        let mu = T(momentum), oneMinusDampening = T(1 - group.value("dampening"))
-        let nesterov = group.flag("nesterov")
-        let negLR = T(-group.learningRate)
-        var buf: UnsafeMutablePointer<T>?
+        let wd = T(o.weightDecay), hasWD = o.weightDecay != 0
+        let mu = T(o.momentum), oneMinusDampening = T(1 - o.dampening)
+        let nesterov = o.nesterov
+        let negLR = T(-o.lr)
+        var buffer: UnsafeMutablePointer<T>?
         var first = false
-        if momentum != 0 {
+        if o.momentum != 0 {
             let (b, fresh) = state.buffer("momentum_buffer", shape: parameter.shape, as: T.self, initial: nil)
-            buf = b
+            buffer = b
             first = fresh
         }
         gradient.withUnsafePointer(as: T.self) { g in
             parameter.updateInPlace(as: T.self) { p, n in
                 Self.forEachChunk(n) { range in
-                    for i in range {
-                        var d = g[i]
-                        if hasWD { d = d + wd * p[i] }
-                        if let buf {
-                            let b = first ? d : buf[i] * mu + oneMinusDampening * d
-                            buf[i] = b
-                            d = nesterov ? d + mu * b : b
+                    // One branch-free loop per case (the flags are loop-invariant), so each vectorises.
+                    let lo = range.lowerBound, hi = range.upperBound
+                    guard let buf = buffer else {
+                        if hasWD {
+                            for i in lo..<hi { p[i] = p[i] + negLR * (g[i] + wd * p[i]) }
+                        } else {
+                            for i in lo..<hi { p[i] = p[i] + negLR * g[i] }
                         }
-                        p[i] = p[i] + negLR * d
+                        return
+                    }
+                    if first {
+                        for i in lo..<hi {
+                            let d = hasWD ? g[i] + wd * p[i] : g[i]
+                            buf[i] = d
+                            p[i] = p[i] + negLR * (nesterov ? d + mu * d : d)
+                        }
+                    } else if !hasWD && !nesterov {
+                        for i in lo..<hi {
+                            let b = buf[i] * mu + oneMinusDampening * g[i]
+                            buf[i] = b
+                            p[i] = p[i] + negLR * b
+                        }
+                    } else {
+                        for i in lo..<hi {
+                            let d = hasWD ? g[i] + wd * p[i] : g[i]
+                            let b = buf[i] * mu + oneMinusDampening * d
+                            buf[i] = b
+                            p[i] = p[i] + negLR * (nesterov ? d + mu * b : b)
+                        }
                     }
                 }
             }

@@ -30,7 +30,7 @@ public enum Autograd {
         backward: @escaping (Tensor, [Bool]) -> [Tensor?]
     ) -> Tensor {
         var out = output
-        out.gradNode = GradNode(name: name, parents: inputs.map(\.gradNode), shape: output.shape,
+        out.gradNode = GradNode(name: name, inputs: inputs, shape: output.shape,
                                 dtype: output.dtype, backward: backward)
         return out
     }
@@ -53,12 +53,15 @@ public enum Autograd {
         // Topological order by iterative depth-first search (no recursion limit for long RNN graphs).
         let mark = nextEpoch()
         var order: [GradNode] = []
-        var stack: [(GradNode, Int)] = [(root, 0)]
+        order.reserveCapacity(32)
+        var stack: [(GradNode, Int)] = []
+        stack.reserveCapacity(32)
+        stack.append((root, 0))
         root.visitEpoch = mark
         while let (node, next) = stack.popLast() {
-            if next < node.parents.count {
+            if next < node.parentCount {
                 stack.append((node, next + 1))
-                if let p = node.parents[next], p.visitEpoch != mark {
+                if let p = node.parent(next), p.visitEpoch != mark {
                     p.visitEpoch = mark
                     stack.append((p, 0))
                 }
@@ -72,11 +75,11 @@ public enum Autograd {
                 guard let fn = node.backward else { continue }  // leaves keep their grad
                 guard let g = node.grad else { continue }      // no gradient reached this node
                 if !node.retainsGrad { node.grad = nil }
-                let inputGrads = fn(g, node.parents.map { $0 != nil })
-                require(inputGrads.count == node.parents.count,
-                        "backward of \(node.name) returned \(inputGrads.count) gradients for \(node.parents.count) inputs")
-                for (parent, ig) in zip(node.parents, inputGrads) {
-                    guard let parent, let ig else { continue }
+                let inputGrads = fn(g, needsMask(node))
+                require(inputGrads.count == node.parentCount,
+                        "backward of \(node.name) returned \(inputGrads.count) gradients for \(node.parentCount) inputs")
+                for i in 0..<node.parentCount {
+                    guard let parent = node.parent(i), let ig = inputGrads[i] else { continue }
                     require(ig.shape == parent.shape,
                             "backward of \(node.name): gradient shape \(ig.shape) does not match input shape \(parent.shape)")
                     parent.grad = accumulate(parent.grad, ig.dtype == parent.dtype ? ig : ig.to(parent.dtype))
@@ -84,6 +87,18 @@ public enum Autograd {
                 if !retainGraph { node.backward = nil }
             }
         }
+    }
+
+    /// Which inputs need a gradient. Masks of up to three inputs are shared constants,
+    /// so most backward steps allocate no array for them.
+    static func needsMask(_ node: GradNode) -> [Bool] {
+        let n = node.parentCount
+        guard n <= 3 else { return (0..<n).map { node.parent($0) != nil } }
+        return sharedMasks[n][node.needBits]
+    }
+
+    private static let sharedMasks: [[[Bool]]] = (0...3).map { n in
+        (0..<(1 << n)).map { bits in (0..<n).map { bits & (1 << $0) != 0 } }
     }
 
     @inline(__always) static func accumulate(_ old: Tensor?, _ new: Tensor) -> Tensor {

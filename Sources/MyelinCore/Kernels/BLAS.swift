@@ -37,7 +37,7 @@ public enum BLAS {
 
     /// The library in use, or nil when none was found or `MYELIN_BLAS=builtin`.
     public static var library: Library? { loaded?.library }
-    public static var isAvailable: Bool { loaded != nil }
+    public static var isAvailable: Bool { loadedLibrary != nil }
     /// Why no library is loaded (the names tried, or the environment setting); nil when one is.
     public static var unavailableReason: String? { loadResult.reason }
 
@@ -48,11 +48,20 @@ public enum BLAS {
                                       UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
     typealias SetThreads = @convention(c) (Int32) -> Void
 
-    struct Loaded: @unchecked Sendable {
+    /// A class, so handing it to every GEMM call costs one retain, not a copy of the
+    /// library's strings.
+    final class Loaded: @unchecked Sendable {
         let library: Library
         let sgemm: SGEMM
         let dgemm: DGEMM
         let setThreads: SetThreads?
+
+        init(library: Library, sgemm: SGEMM, dgemm: DGEMM, setThreads: SetThreads?) {
+            self.library = library
+            self.sgemm = sgemm
+            self.dgemm = dgemm
+            self.setThreads = setThreads
+        }
     }
 
     #if os(macOS)
@@ -62,7 +71,9 @@ public enum BLAS {
     #endif
 
     private static let loadResult: (loaded: Loaded?, reason: String?) = load()
-    static var loaded: Loaded? { loadResult.loaded }
+    /// Read on every GEMM call: kept apart from `loadResult` so reading it copies no string.
+    private static let loadedLibrary: Loaded? = loadResult.loaded
+    static var loaded: Loaded? { loadedLibrary }
 
     private static func load() -> (Loaded?, String?) {
         let setting = ProcessInfo.processInfo.environment["MYELIN_BLAS"] ?? ""
@@ -147,6 +158,11 @@ public enum BLAS {
 
     /// Whether these dimensions fit the 32-bit CBLAS interface.
     static func fits(_ values: Int...) -> Bool { values.allSatisfy { $0 <= Int(Int32.max) } }
+    /// The six sizes of a GEMM call, without the variadic form's array allocation.
+    @inline(__always) static func fits(_ a: Int, _ b: Int, _ c: Int, _ d: Int, _ e: Int, _ f: Int) -> Bool {
+        let limit = Int(Int32.max)
+        return a <= limit && b <= limit && c <= limit && d <= limit && e <= limit && f <= limit
+    }
 
     static func sgemm(_ l: Loaded, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

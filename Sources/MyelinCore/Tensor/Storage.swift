@@ -51,6 +51,9 @@ public final class BufferPool: Sendable {
     /// A raw buffer address; it is owned by exactly one party at a time.
     private struct Buffer: @unchecked Sendable { let address: UnsafeMutableRawPointer }
     private struct State {
+        /// Free buffers of up to `smallClasses` × 64 bytes, by size / 64: an array index
+        /// instead of hashing the size, for the many tiny tensors of small networks.
+        var small: [[Buffer]] = Array(repeating: [], count: BufferPool.smallClasses + 1)
         var free: [Int: [Buffer]] = [:]
         var cachedBytes = 0
         var hits = 0
@@ -62,11 +65,20 @@ public final class BufferPool: Sendable {
     public init(limitBytes: Int = 2 << 30) { self.limitBytes = limitBytes }
 
     @inline(__always) private static func roundedSize(_ n: Int) -> Int { max(64, (n + 63) & ~63) }
+    /// Sizes up to 64 KiB are kept in `State.small`.
+    static let smallClasses = 1024
 
     func acquire(byteCount: Int) -> UnsafeMutableRawPointer {
         let size = Self.roundedSize(byteCount)
         let cached: Buffer? = state.withLock { s in
-            if let p = s.free[size]?.popLast() {
+            let index = size >> 6
+            if index <= Self.smallClasses {
+                if let p = s.small[index].popLast() {
+                    s.cachedBytes -= size
+                    s.hits += 1
+                    return p
+                }
+            } else if let p = s.free[size]?.popLast() {
                 s.cachedBytes -= size
                 s.hits += 1
                 return p
@@ -87,7 +99,12 @@ public final class BufferPool: Sendable {
         let buffer = Buffer(address: p)
         let kept = state.withLock { s -> Bool in
             guard s.cachedBytes + size <= limitBytes else { return false }
-            s.free[size, default: []].append(buffer)
+            let index = size >> 6
+            if index <= Self.smallClasses {
+                s.small[index].append(buffer)
+            } else {
+                s.free[size, default: []].append(buffer)
+            }
             s.cachedBytes += size
             return true
         }
@@ -97,8 +114,9 @@ public final class BufferPool: Sendable {
     /// Returns every cached buffer to the OS.
     public func emptyCache() {
         let all = state.withLock { s -> [Buffer] in
-            let ps = s.free.values.flatMap { $0 }
+            let ps = s.free.values.flatMap { $0 } + s.small.flatMap { $0 }
             s.free = [:]
+            s.small = Array(repeating: [], count: BufferPool.smallClasses + 1)
             s.cachedBytes = 0
             return ps
         }

@@ -26,8 +26,12 @@ public struct Tensor: @unchecked Sendable {
 
     /// A tensor whose elements are not initialised: for kernels that write every element.
     public init(uninitializedShape shape: [Int], dtype: DType) {
-        require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
-        self.init(storage: TensorStorage(count: shape.reduce(1, *), dtype: dtype), shape: shape)
+        var n = 1, negative = false
+        for d in shape { negative = negative || d < 0; n *= d }
+        require(!negative, "Tensor: negative extent in shape \(shape)")
+        self.storage = TensorStorage(count: n, dtype: dtype)
+        self.shape = shape
+        self.gradNode = nil
     }
 
     // MARK: Shape and type

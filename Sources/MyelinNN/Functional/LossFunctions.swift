@@ -41,6 +41,7 @@ public func smoothL1Loss(_ input: Tensor, _ target: Tensor, beta: Double = 1, re
 public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil,
                                reduction: LossReduction = .mean) -> Tensor {
     LossSupport.checkProbabilities(input, op: "binaryCrossEntropy")
+    if weight == nil { return LossSupport.pointwise(BinaryCrossEntropy(), input, target, op: "binaryCrossEntropy", reduction: reduction) }
     let l = LossSupport.pointwise(BinaryCrossEntropy(), input, target, op: "binaryCrossEntropy", reduction: .none)
     return LossSupport.reduce(LossSupport.weighted(l, weight, op: "binaryCrossEntropy"), reduction)
 }
@@ -56,6 +57,7 @@ public func binaryCrossEntropyWithLogits(_ input: Tensor, _ target: Tensor, weig
     if let posWeight {
         l = LossSupport.pointwise(BinaryCrossEntropyLogits(), input, target, extra: posWeight, extraName: "posWeight", op: op, reduction: .none)
     } else {
+        if weight == nil { return LossSupport.pointwise(BinaryCrossEntropyLogitsPlain(), input, target, op: op, reduction: reduction) }
         l = LossSupport.pointwise(BinaryCrossEntropyLogitsPlain(), input, target, op: op, reduction: .none)
     }
     return LossSupport.reduce(LossSupport.weighted(l, weight, op: op), reduction)
@@ -200,10 +202,19 @@ enum LossSupport {
 
     /// Stops unless every element is a probability, as PyTorch checks.
     static func checkProbabilities(_ input: Tensor, op: String) {
-        guard input.dtype.isFloatingPoint else { return }
-        let v = input.scalars(as: Double.self)
-        if let k = v.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
-            requirementFailure("\(op): the input must hold probabilities in [0, 1], but element \(k) is \(v[k]); use binaryCrossEntropyWithLogits for logits")
+        func firstBad<T: FloatElement>(_: T.Type) -> (Int, Double)? {
+            let p = input.storage.pointer(as: T.self)
+            for k in 0..<input.count where !(p[k] >= 0 && p[k] <= 1) { return (k, Double(p[k])) }
+            return nil
+        }
+        let bad: (Int, Double)?
+        switch input.dtype {
+        case .float32: bad = withExtendedLifetime(input) { firstBad(Float.self) }
+        case .float64: bad = withExtendedLifetime(input) { firstBad(Double.self) }
+        default: return
+        }
+        if let (k, v) = bad {
+            requirementFailure("\(op): the input must hold probabilities in [0, 1], but element \(k) is \(v); use binaryCrossEntropyWithLogits for logits")
         }
     }
 
@@ -242,7 +253,25 @@ enum LossSupport {
             default: forward(Float.self)
             }
         }
-        let l = Autograd.record(out, inputs: [x, y], name: op) { g, needs in
+        // A mean or a sum is taken here and recorded as one node with the element-wise loss
+        // (no per-element output node, no reduction node, no expanded gradient): the numbers are
+        // those of `mean()`/`sum()` over the per-element losses and of their backward.
+        let fused = reduction != .none && n > 0
+        let result: Tensor
+        if fused {
+            func total<T: FloatElement>(_: T.Type) -> Tensor {
+                let sum = Kernels.reduceRow(SumCombiner.self, UnsafePointer(out.storage.pointer(as: T.self)), n)
+                let v = reduction == .mean && n != 1 ? sum * T(1 / Double(n)) : sum
+                let t = Tensor(uninitializedShape: [], dtype: dt)
+                t.storage.pointer(as: T.self)[0] = v
+                return t
+            }
+            result = withExtendedLifetime(out) { dt == .float64 ? total(Double.self) : total(Float.self) }
+        } else {
+            result = out
+        }
+        let mean = reduction == .mean
+        let l = Autograd.record(result, inputs: [x, y], name: op) { g, needs in
             let g = g.to(dt)
             let gx = needs[0] ? Tensor(uninitializedShape: x.shape, dtype: dt) : nil
             let gy = needs[1] ? Tensor(uninitializedShape: x.shape, dtype: dt) : nil
@@ -250,6 +279,18 @@ enum LossSupport {
                 let xp = x.storage.pointer(as: T.self), yp = y.storage.pointer(as: T.self), gp = g.storage.pointer(as: T.self)
                 let cp = c?.storage.pointer(as: T.self)
                 let gxp = gx?.storage.pointer(as: T.self), gyp = gy?.storage.pointer(as: T.self)
+                if fused {
+                    // The reduction's gradient, the same for every element.
+                    let s = mean && n != 1 ? gp[0] * T(1 / Double(n)) : gp[0]
+                    Threading.parallelFor(n) { r in
+                        for i in r {
+                            let (dx, dy) = loss.derivatives(xp[i], yp[i], cp?[i] ?? 1)
+                            gxp?[i] = s * dx
+                            gyp?[i] = s * dy
+                        }
+                    }
+                    return
+                }
                 Threading.parallelFor(n) { r in
                     for i in r {
                         let (dx, dy) = loss.derivatives(xp[i], yp[i], cp?[i] ?? 1)
@@ -266,7 +307,7 @@ enum LossSupport {
             }
             return [gx, gy]
         }
-        return reduce(l, reduction)
+        return fused ? l : reduce(l, reduction)
     }
 }
 
