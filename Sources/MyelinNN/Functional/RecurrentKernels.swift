@@ -170,8 +170,10 @@ private func recurrentScan<T: FloatElement>(
     let (hasBiasIH, hasBiasHH) = (biasIH != nil, biasHH != nil)
     return Autograd.record(states, inputs: inputs, name: "\(s.mode.rawValue)Scan") { g, needs in
         let gc = g.to(dt)
-        let dGx = Tensor.zeros([steps, rows, width], dtype: dt)
-        let dGh = s.mode == .gru ? Tensor.zeros([steps, rows, width], dtype: dt) : dGx
+        // Every step writes all its gate gradients; only a masked (frozen) row leaves zeros.
+        let buffer = { flags == nil ? Tensor(uninitializedShape: [steps, rows, width], dtype: dt) : Tensor.zeros([steps, rows, width], dtype: dt) }
+        let dGx = buffer()
+        let dGh = s.mode == .gru ? buffer() : dGx
         let dState0 = Tensor(uninitializedShape: [rows, sw], dtype: dt)
         let packedBack = GEMM.packB(transB: false, k: width, n: hidden, b: wP, ldb: hidden)
         let d = RecurrentScanGradientPointers<T>(
