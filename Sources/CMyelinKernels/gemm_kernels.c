@@ -135,6 +135,61 @@ DEFINE_AVX512_KERNEL(myelin_sgemm_kernel_avx512, float, __m512, 16, _mm512_set1_
 DEFINE_AVX512_KERNEL(myelin_dgemm_kernel_avx512, double, __m512d, 8, _mm512_set1_pd,
                      _mm512_loadu_pd, _mm512_storeu_pd, _mm512_fmadd_pd, _mm512_mul_pd)
 
+// An 8-row float variant (8×32, 16 accumulators) for products whose m is a multiple of 8
+// but not of 12 (the LSTM's per-step h·W_hhᵀ with a batch of 32 pads 32 rows to 36 with
+// MR = 12). Same B̃ panels (NR = 32), so it runs against the same pre-packed operand.
+#define AVX512_MR8 8
+__attribute__((target("avx512f")))
+static inline void sgemm_avx512_8x32_full(int64_t kc, const float *restrict a, const float *restrict b,
+                                          float *restrict c, int64_t ldc, float alpha, float beta) {
+    __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps(), c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
+    __m512 c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps(), c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
+    __m512 c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps(), c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();
+    __m512 c6a = _mm512_setzero_ps(), c6b = _mm512_setzero_ps(), c7a = _mm512_setzero_ps(), c7b = _mm512_setzero_ps();
+    for (int64_t p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        _mm_prefetch((const char *)(b + 8 * 32), _MM_HINT_T0);
+        __m512 x;
+        x = _mm512_set1_ps(a[0]); c0a = _mm512_fmadd_ps(x, b0, c0a); c0b = _mm512_fmadd_ps(x, b1, c0b);
+        x = _mm512_set1_ps(a[1]); c1a = _mm512_fmadd_ps(x, b0, c1a); c1b = _mm512_fmadd_ps(x, b1, c1b);
+        x = _mm512_set1_ps(a[2]); c2a = _mm512_fmadd_ps(x, b0, c2a); c2b = _mm512_fmadd_ps(x, b1, c2b);
+        x = _mm512_set1_ps(a[3]); c3a = _mm512_fmadd_ps(x, b0, c3a); c3b = _mm512_fmadd_ps(x, b1, c3b);
+        x = _mm512_set1_ps(a[4]); c4a = _mm512_fmadd_ps(x, b0, c4a); c4b = _mm512_fmadd_ps(x, b1, c4b);
+        x = _mm512_set1_ps(a[5]); c5a = _mm512_fmadd_ps(x, b0, c5a); c5b = _mm512_fmadd_ps(x, b1, c5b);
+        x = _mm512_set1_ps(a[6]); c6a = _mm512_fmadd_ps(x, b0, c6a); c6b = _mm512_fmadd_ps(x, b1, c6b);
+        x = _mm512_set1_ps(a[7]); c7a = _mm512_fmadd_ps(x, b0, c7a); c7b = _mm512_fmadd_ps(x, b1, c7b);
+        a += AVX512_MR8; b += 32;
+    }
+    __m512 va = _mm512_set1_ps(alpha);
+    __m512 lo[AVX512_MR8] = {c0a, c1a, c2a, c3a, c4a, c5a, c6a, c7a};
+    __m512 hi[AVX512_MR8] = {c0b, c1b, c2b, c3b, c4b, c5b, c6b, c7b};
+    if (beta == 0) {
+        for (int i = 0; i < AVX512_MR8; i++) {
+            _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(lo[i], va));
+            _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(hi[i], va));
+        }
+    } else {
+        __m512 vb = _mm512_set1_ps(beta);
+        for (int i = 0; i < AVX512_MR8; i++) {
+            float *ci = c + i * ldc;
+            _mm512_storeu_ps(ci, _mm512_fmadd_ps(lo[i], va, _mm512_mul_ps(_mm512_loadu_ps(ci), vb)));
+            _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(hi[i], va, _mm512_mul_ps(_mm512_loadu_ps(ci + 16), vb)));
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+void myelin_sgemm_kernel_avx512_8x32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                                     float beta, int64_t m, int64_t n) {
+    if (m == AVX512_MR8 && n == 32) {
+        sgemm_avx512_8x32_full(kc, a, b, c, ldc, alpha, beta);
+        return;
+    }
+    float t[AVX512_MR8 * 32] __attribute__((aligned(64)));
+    sgemm_avx512_8x32_full(kc, a, b, t, 32, alpha, 0);
+    MERGE_TILE(float, t, 32, c, ldc, m, n, beta);
+}
+
 // ---------------------------------------------------------------------------
 // AVX2+FMA: float 6×16 (12 ymm accumulators), double 6×8.
 
@@ -201,5 +256,6 @@ void myelin_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, floa
 void myelin_dgemm_kernel_avx512(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, double alpha, double beta, int64_t m, int64_t n) { (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)alpha; (void)beta; (void)m; (void)n; }
 void myelin_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta, int64_t m, int64_t n) { (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)alpha; (void)beta; (void)m; (void)n; }
 void myelin_dgemm_kernel_avx2(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, double alpha, double beta, int64_t m, int64_t n) { (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)alpha; (void)beta; (void)m; (void)n; }
+void myelin_sgemm_kernel_avx512_8x32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta, int64_t m, int64_t n) { (void)kc; (void)a; (void)b; (void)c; (void)ldc; (void)alpha; (void)beta; (void)m; (void)n; }
 
 #endif

@@ -35,8 +35,10 @@ public struct RecurrentWeights: Sendable {
 /// A prefix mask is the same as its lengths. Give lengths or a mask, not both.
 /// Dropout with probability `dropout` is applied to every layer's output but the last when `training`.
 ///
-/// Each layer and direction computes its input projection for all steps with one GEMM, then
-/// runs one fused node per step (see `recurrentScan`), so BPTT is autograd over those nodes.
+/// Each layer and direction is one recorded node (see `recurrentScan`): its input projection for
+/// all steps is one GEMM (a gather for a mostly-zero input such as one-hot characters), its time
+/// loop runs W_hh packed once and a fused gate kernel per step, with the batch's rows split
+/// between the threads, and its backward is BPTT in one pass followed by one GEMM per weight.
 public func recurrent(
     _ mode: RecurrentMode, _ input: Tensor, weights: [RecurrentWeights], layers: Int = 1, bidirectional: Bool = false,
     h0: Tensor? = nil, c0: Tensor? = nil, lengths: [Int]? = nil, mask stepMask: Tensor? = nil, batchFirst: Bool = false,
@@ -82,14 +84,11 @@ public func recurrent(
         for d in 0..<dirs {
             let k = l * dirs + d
             let w = weights[k]
-            let inF = layerInput.shape[2]
-            let xp = linear(layerInput.reshaped([steps * batch, inF]), weight: w.weightIH.to(dt), bias: w.biasIH?.to(dt))
-                .reshaped([steps, batch, g * hidden])
             var s0 = h0.map { $0[k].to(dt) } ?? Tensor.zeros([batch, hidden], dtype: dt)
             if mode == .lstm { s0 = Tensor.concat([s0, c0.map { $0[k].to(dt) } ?? Tensor.zeros([batch, hidden], dtype: dt)], axis: 1) }
-            let (states, last) = recurrentScan(mode, xp: xp, state0: s0, weightHH: w.weightHH.to(dt), biasHH: w.biasHH?.to(dt),
-                                               valid: realSteps?.valid, reverse: d == 1)
-            var out = Tensor.stack(states, axis: 0)
+            let (states, last) = recurrentScan(mode, input: layerInput, weightIH: w.weightIH.to(dt), biasIH: w.biasIH?.to(dt), state0: s0,
+                                               weightHH: w.weightHH.to(dt), biasHH: w.biasHH?.to(dt), valid: realSteps?.valid, reverse: d == 1)
+            var out = states
             if mode == .lstm {
                 out = out[.ellipsis, 0..<hidden]
                 hN.append(last[.all, 0..<hidden])
@@ -110,10 +109,9 @@ public func recurrent(
 func recurrentCellStep(_ mode: RecurrentMode, _ x: Tensor, state: Tensor, weights w: RecurrentWeights) -> Tensor {
     var dt = x.dtype
     if w.weightIH.dtype == .float64 { dt = .float64 }
-    let xp = linear(x.to(dt), weight: w.weightIH.to(dt), bias: w.biasIH?.to(dt))
     let rows = x.shape[0]
-    return recurrentScan(mode, xp: xp.reshaped([1, rows, xp.shape[1]]), state0: state.to(dt), weightHH: w.weightHH.to(dt),
-                         biasHH: w.biasHH?.to(dt), valid: nil, reverse: false).last
+    return recurrentScan(mode, input: x.to(dt).reshaped([1, rows, x.shape[1]]), weightIH: w.weightIH.to(dt), biasIH: w.biasIH?.to(dt),
+                         state0: state.to(dt), weightHH: w.weightHH.to(dt), biasHH: w.biasHH?.to(dt), valid: nil, reverse: false).last
 }
 
 // MARK: - Cells

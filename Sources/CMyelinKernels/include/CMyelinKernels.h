@@ -23,6 +23,8 @@ void myelin_sgemm_kernel_avx2(int64_t kc, const float *a, const float *b, float 
 void myelin_dgemm_kernel_avx2(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, double alpha, double beta, int64_t m, int64_t n);
 void myelin_sgemm_kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta, int64_t m, int64_t n);
 void myelin_dgemm_kernel_avx512(int64_t kc, const double *a, const double *b, double *c, int64_t ldc, double alpha, double beta, int64_t m, int64_t n);
+/// AVX-512 float 8×32: the same B̃ panels as the 12×32 kernel, for m a multiple of 8 but not of 12.
+void myelin_sgemm_kernel_avx512_8x32(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha, float beta, int64_t m, int64_t n);
 
 /// The file of the loaded shared library that holds `symbol` (dladdr), or NULL.
 const char *myelin_library_path(const void *symbol);

@@ -490,3 +490,173 @@ extension GEMM {
         return s
     }
 }
+
+// MARK: - Pre-packed B
+
+extension GEMM {
+    /// op(B), k×n, packed once into the built-in kernel's column panels, for many products
+    /// against the same matrix: an RNN multiplies its recurrent weights W_hh at every time
+    /// step, and a fresh GEMM call would re-pack them each time (as BLAS does).
+    ///
+    /// Layout: for each block of `kc` rows of op(B) (the kernel's depth blocking), its NR-column
+    /// micro-panels, each `depth × NR` values, the last one zero-padded. The values are copied:
+    /// later changes to B are not seen.
+    public final class PackedB<T: FloatElement>: @unchecked Sendable {
+        /// op(B)'s shape, k×n.
+        public let k: Int, n: Int
+        /// Panel width (the kernel's NR) and depth block; nr == 0 for a plain row-major copy
+        /// (element types the built-in kernel does not cover).
+        let nr: Int, kc: Int
+        let values: UnsafeMutablePointer<T>
+        let count: Int
+
+        init(k: Int, n: Int, nr: Int, kc: Int, count: Int) {
+            self.k = k; self.n = n; self.nr = nr; self.kc = kc; self.count = count
+            values = .allocate(capacity: Swift.max(count, 1))
+        }
+
+        deinit { values.deallocate() }
+
+        /// Columns rounded up to whole panels.
+        var paddedN: Int { nr == 0 ? n : (n + nr - 1) / nr * nr }
+    }
+
+    /// Packs op(B) (k×n; B is n×k when `transB`, row stride `ldb`) for `gemm(transA:m:…packedB:…)`.
+    public static func packB<T: FloatElement>(transB: Bool, k: Int, n: Int, b: UnsafePointer<T>, ldb: Int) -> PackedB<T> {
+        require(k >= 0 && n >= 0, "packB: negative dimension k=\(k) n=\(n)")
+        require(ldb >= (transB ? k : n) || (transB ? n : k) <= 1, "packB: ldb \(ldb) is smaller than a row of B")
+        if T.self == Float.self {
+            return unsafeBitCast(packedB(Float.self, transB: transB, k: k, n: n,
+                                         b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), ldb: ldb), to: PackedB<T>.self)
+        }
+        if T.self == Double.self {
+            return unsafeBitCast(packedB(Double.self, transB: transB, k: k, n: n,
+                                         b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), ldb: ldb), to: PackedB<T>.self)
+        }
+        let p = PackedB<T>(k: k, n: n, nr: 0, kc: k, count: k * n)
+        for r in 0..<k { for j in 0..<n { p.values[r * n + j] = transB ? b[j * ldb + r] : b[r * ldb + j] } }
+        return p
+    }
+
+    static func packedB<S: PackedGEMMScalar>(_: S.Type, transB: Bool, k: Int, n: Int, b: UnsafePointer<S>, ldb: Int) -> PackedB<S> {
+        let kern = S.gemmKernel
+        let kc = blockSize(Swift.max(k, 1), limit: kern.kc, unit: 1)
+        let paddedN = (n + kern.nr - 1) / kern.nr * kern.nr
+        let p = PackedB<S>(k: k, n: n, nr: kern.nr, kc: kc, count: k * paddedN)
+        var pc = 0
+        while pc < k {
+            let kb = Swift.min(kc, k - pc)
+            packB(transB: transB, b: b, ldb: ldb, row: pc, depth: kb, col: 0, cols: n, nr: kern.nr, into: p.values + pc * paddedN)
+            pc += kb
+        }
+        return p
+    }
+
+    /// C = alpha·op(A)·op(B) + beta·C with op(B) pre-packed by `packB` (k and n are its shape):
+    /// A is m×k (k×m when `transA`), C m×n. Always the built-in kernel; C is not read when beta == 0.
+    /// `threads` caps the threads (default `Threading.threadCount`); the columns are split between them.
+    public static func gemm<T: FloatElement>(
+        transA: Bool, m: Int, alpha: T, a: UnsafePointer<T>, lda: Int, packedB: PackedB<T>,
+        beta: T, c: UnsafeMutablePointer<T>, ldc: Int, threads: Int? = nil
+    ) {
+        let (k, n) = (packedB.k, packedB.n)
+        require(m >= 0, "gemm(packedB:): negative dimension m=\(m)")
+        if m == 0 || n == 0 { return }
+        let threads = threads ?? Threading.threadCount
+        if T.self == Float.self {
+            let f = { (p: UnsafePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+            prepacked(transA: transA, m: m, alpha: unsafeBitCast(alpha, to: Float.self), a: f(a), lda: lda,
+                      packedB: unsafeBitCast(packedB, to: PackedB<Float>.self), beta: unsafeBitCast(beta, to: Float.self),
+                      c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc, threads: threads)
+        } else if T.self == Double.self {
+            let f = { (p: UnsafePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Double.self) }
+            prepacked(transA: transA, m: m, alpha: unsafeBitCast(alpha, to: Double.self), a: f(a), lda: lda,
+                      packedB: unsafeBitCast(packedB, to: PackedB<Double>.self), beta: unsafeBitCast(beta, to: Double.self),
+                      c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc, threads: threads)
+        } else {
+            reference(transA: transA, transB: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: UnsafePointer(packedB.values),
+                      ldb: n, beta: beta, c: c, ldc: ldc)
+        }
+        withExtendedLifetime(packedB) {}
+    }
+
+    /// The micro-kernel for a pre-packed product of m rows: AVX-512 float takes an 8-row tile
+    /// when that pads m less than the 12-row one (m = 32: 32 rows instead of 36).
+    static func prepackedKernel<S: PackedGEMMScalar>(_: S.Type, m: Int) -> GEMMKernel<S> {
+        let kern = S.gemmKernel
+        if S.self == Float.self && kern.mr == 12 && (m + 7) / 8 * 8 < (m + 11) / 12 * 12 {
+            let k8 = GEMMKernel<Float>(isa: "AVX-512 8×32", mr: 8, nr: 32, kc: kern.kc, mc: 960, nc: kern.nc) {
+                myelin_sgemm_kernel_avx512_8x32(Int64($0), $1, $2, $3, Int64($4), $5, $6, Int64($7), Int64($8))
+            }
+            return unsafeBitCast(k8, to: GEMMKernel<S>.self)
+        }
+        return kern
+    }
+
+    static func prepacked<S: PackedGEMMScalar>(
+        transA: Bool, m: Int, alpha: S, a: UnsafePointer<S>, lda: Int, packedB: PackedB<S>,
+        beta: S, c: UnsafeMutablePointer<S>, ldc: Int, threads: Int
+    ) {
+        let (k, n, nr, kc) = (packedB.k, packedB.n, packedB.nr, packedB.kc)
+        if k == 0 || alpha == 0 {
+            scale(c, ldc: ldc, m: m, n: n, by: beta)
+            return
+        }
+        let kern = prepackedKernel(S.self, m: m)
+        let mr = kern.mr
+        let paddedN = packedB.paddedN
+        let panels = paddedN / nr
+        let parts = Swift.min(m * n * k >= parallelThreshold ? Swift.max(1, threads) : 1, panels)
+        // op(A) is packed whole per block of rows (all depth blocks), then every thread runs its
+        // columns against it: column panel outer, so a C tile stays in L1 over the depth blocks.
+        let mc = blockSize(m, limit: kern.mc, unit: mr)
+        let aCount = mc * k
+        let aBytes = aCount * MemoryLayout<S>.stride
+        let rawA = BufferPool.shared.acquire(byteCount: aBytes)
+        defer { BufferPool.shared.release(rawA, byteCount: aBytes) }
+        let packedA = rawA.assumingMemoryBound(to: S.self)
+        let run = kern.run
+        let bValues = UnsafePointer(packedB.values)
+        var ic = 0
+        while ic < m {
+            let mb = Swift.min(mc, m - ic)
+            let paddedM = (mb + mr - 1) / mr * mr
+            var pc = 0
+            while pc < k {
+                let kb = Swift.min(kc, k - pc)
+                packA(transA: transA, a: a, lda: lda, row: ic, rows: mb, col: pc, depth: kb, mr: mr, into: packedA + pc * paddedM)
+                pc += kb
+            }
+            let pa = UnsafePointer(packedA)
+            let cBlock = c + ic * ldc
+            let body = { (lo: Int, hi: Int) in
+                for jp in lo..<hi {
+                    let j0 = jp * nr
+                    let nTile = Swift.min(nr, n - j0)
+                    var pc = 0
+                    while pc < k {
+                        let kb = Swift.min(kc, k - pc)
+                        let pb = bValues + pc * paddedN + j0 * kb
+                        let aBlock = pa + pc * paddedM
+                        let betaBlock: S = pc == 0 ? beta : 1
+                        var ir = 0
+                        while ir < mb {
+                            run(kb, aBlock + ir * kb, pb, cBlock + ir * ldc + j0, ldc, alpha, betaBlock, Swift.min(mr, mb - ir), nTile)
+                            ir += mr
+                        }
+                        pc += kb
+                    }
+                }
+            }
+            if parts <= 1 {
+                body(0, panels)
+            } else {
+                let box = UncheckedSendable(body)
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    box.value(panels * part / parts, panels * (part + 1) / parts)
+                }
+            }
+            ic += mb
+        }
+    }
+}
