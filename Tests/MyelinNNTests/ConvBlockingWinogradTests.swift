@@ -16,7 +16,7 @@ import Myelin
         // Blocks of several images, with a partial last block at 2 threads.
         Case(n: 5, c: 4, o: 16, h: 6, w: 6, k: 3, padding: 1),
         Case(n: 3, c: 6, o: 8, h: 9, w: 7, k: 3, stride: 2, padding: 1, bias: false),
-        Case(n: 4, c: 4, o: 6, h: 5, w: 5, k: 3, stride: 1, padding: 1, groups: 2),
+        Case(n: 4, c: 4, o: 12, h: 4, w: 4, k: 3, stride: 1, padding: 1, groups: 2),
         Case(n: 6, c: 8, o: 12, h: 5, w: 3, k: 1),                      // 1×1 stride 1
         Case(n: 7, c: 3, o: 5, h: 8, w: 8, k: 1, stride: 2),            // a downsampling shortcut
         // Winograd (float32, 3×3 stride 1, ≥ 16 channels): odd sizes, padding 0 and 1, asymmetric padding.

@@ -314,11 +314,15 @@ enum ConvKernels {
     /// blocks of about this many columns in all (one image when it alone has that many).
     static let targetColumns = 512
 
-    /// Images per block and workers: blocks of ⌈targetColumns / (OH·OW)⌉ images, no more
+    /// Images per block and workers: blocks of ⌈targetColumns / (OH·OW)⌉ images (when the
+    /// weights are large next to an image's columns), no more
     /// than an even share of the batch per worker.
     static func blocking(_ g: ConvGeometry, work: Int) -> (images: Int, blocks: Int, parts: Int) {
         let threads = workers(images: g.n, work: work)
-        var nb = Swift.max(1, Swift.min(g.n, (targetColumns + g.l - 1) / Swift.max(g.l, 1)))
+        // Only where the weight matrix outweighs an image's columns (4·O/groups > OH·OW):
+        // LeNet's small weights gain nothing and pay the gathering and spreading.
+        let wide = 4 * g.og > g.l
+        var nb = wide ? Swift.max(1, Swift.min(g.n, (targetColumns + g.l - 1) / Swift.max(g.l, 1))) : 1
         if threads > 1 { nb = Swift.min(nb, (g.n + threads - 1) / threads) }
         let blocks = (g.n + nb - 1) / nb
         return (nb, blocks, Swift.min(threads, blocks))
