@@ -47,3 +47,14 @@ void myelin_gru_step_forward_f32(int64_t rows, int64_t H, const float *xp, int64
 /// Its backward for valid rows: the input-side gate gradients dgates and the hidden-side ones dhidden, [rows, 3H] each.
 void myelin_gru_step_backward_f32(int64_t rows, int64_t H, const float *dnext, const float *state,
                                   const float *acts, float *dgates, float *dhidden, const uint8_t *valid);
+
+/// Winograd F(2×2, 3×3) transforms for float32 3×3 stride-1 convolutions (winograd_kernels.c):
+/// the weights U [16][o][c] (output channels o0..<o1), the input tiles V [16][c][rn·tw] of tile
+/// rows r0..<r0+rn (channels c0..<c1; lines: 4·(2tw+2)+w floats, the last w zero), and the
+/// outputs y [n][o][oh][ow] from the products M [16][o][rn·tw] (channels o0..<o1; lines: 4·tw floats).
+void myelin_wino23_weights_f32(int64_t o, int64_t c, int64_t o0, int64_t o1, const float *w, float *u);
+void myelin_wino23_input_f32(const float *x, int64_t c, int64_t h, int64_t w, int64_t pt, int64_t pl,
+                             int64_t th, int64_t tw, int64_t r0, int64_t rn, int64_t c0, int64_t c1,
+                             float *v, float *lines);
+void myelin_wino23_output_f32(const float *mat, int64_t o, int64_t th, int64_t tw, int64_t r0, int64_t rn,
+                              int64_t o0, int64_t o1, const float *bias, float *y, int64_t oh, int64_t ow, float *lines);

@@ -101,12 +101,13 @@ struct ConvGeometry {
 /// (or [C, H, W]) with `weight` [O, C/groups, kh, kw] and an optional `bias` [O],
 /// as PyTorch's `F.conv2d`. Differentiable in all three.
 ///
-/// Each image is unrolled (im2col) into a [C·kh·kw, OH·OW] matrix that stays in
-/// cache while one GEMM per group multiplies it by the weight, writing straight
-/// into the NCHW output (bias pre-filled, GEMM with beta = 1). 1×1 stride-1
-/// convolutions skip im2col: the image already is that matrix. Images are spread
-/// over the cores. Backward: dW = dY·colsᵀ and dX = col2im(Wᵀ·dY), both through
-/// GEMM transposition flags, and dBias = Σ dY.
+/// Each image (or block of images, when their feature maps are small) is unrolled
+/// (im2col) into a [C·kh·kw, OH·OW] matrix that one GEMM per group multiplies by the
+/// weight. 1×1 stride-1 convolutions skip im2col: the image already is that matrix.
+/// Float32 3×3 stride-1 convolutions (≥ 16 channels in and out) use Winograd
+/// F(2×2, 3×3), which needs 2.25× fewer multiplies. Blocks are spread over the cores.
+/// Backward: dW = dY·colsᵀ and dX = col2im(Wᵀ·dY), both through GEMM transposition
+/// flags (dX by Winograd where the forward used it), and dBias = Σ dY.
 public func conv2d(
     _ input: Tensor, weight: Tensor, bias: Tensor? = nil,
     stride: IntPair = 1, padding: Padding2D = 0, dilation: IntPair = 1, groups: Int = 1
@@ -185,13 +186,14 @@ func convGeometry(
 
 // MARK: - Kernels
 
-/// Images are spread over the cores, one worker per core with its own column
-/// buffer: each image is unrolled (im2col) into a [C·kh·kw, OH·OW] matrix that
-/// stays in the core's L2 cache while the GEMMs read it. (One large GEMM over a
-/// block of images measured 2–3× slower: the column block spills to L3 and a
-/// threaded GEMM competes with the unrolling for the cores.) Per-image GEMMs are
-/// small enough that neither OpenBLAS nor the built-in kernel threads them, so
-/// threads do not nest.
+/// Images are spread over the cores in blocks, one worker per core with its own column
+/// buffer: each block of images is unrolled (im2col) into a [C·kh·kw, images·OH·OW]
+/// matrix that the GEMMs read. A block holds one image when its OH·OW is large (an
+/// image's columns then stay in the core's L2 cache; one large GEMM over many such
+/// images measured 2–3× slower), and several when OH·OW is small, so that the GEMMs stay
+/// wide (see `targetColumns`). GEMMs inside workers run on one thread, so threads do
+/// not nest. Float32 3×3 stride-1 convolutions with at least 16 channels in and out
+/// take Winograd F(2×2, 3×3) instead (`Winograd`), forward and for the input gradient.
 enum ConvKernels {
     /// How many workers to spread `n` images over: one per core when there is enough work.
     static func workers(images n: Int, work: Int) -> Int {
@@ -211,8 +213,11 @@ enum ConvKernels {
     /// Unrolls one image [C, H, W] into `cols` [C·kh·kw, OH·OW]: row (c, i, j), column
     /// (oh, ow) holds x[c, oh·sh − pt + i·dh, ow·sw − pl + j·dw], or 0 in the padding.
     /// (A row copy is a memcpy; 64-byte vector copies with overshoot measured no faster.)
-    static func im2col<T: FloatElement>(_ g: ConvGeometry, _ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>) {
-        let (ow, l) = (g.ow, g.l)
+    /// Row r of the matrix starts at `cols + r·ld` (`ld` ≥ OH·OW; larger when several images
+    /// share one column block, image i at columns i·OH·OW).
+    static func im2col<T: FloatElement>(_ g: ConvGeometry, _ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, ld: Int? = nil) {
+        let ld = ld ?? g.l
+        let ow = g.ow
         // Stride 1 with "same" width (3×3 padding 1, ...): a row of cols is the whole plane
         // shifted, so it is one block copy instead of one short copy per output row.
         let sameWidth = g.sw == 1 && g.sh == 1 && ow == g.w
@@ -220,7 +225,7 @@ enum ConvKernels {
             let xc = x + c * g.planeIn
             for i in 0..<g.kh {
                 for j in 0..<g.kw {
-                    let row = cols + ((c * g.kh + i) * g.kw + j) * l
+                    let row = cols + ((c * g.kh + i) * g.kw + j) * ld
                     let offW = j * g.dw - g.pl
                     // Output columns whose input column lies inside the image.
                     let lo = Swift.min(ow, Swift.max(0, convCeilDiv(-offW, g.sw)))
@@ -275,13 +280,14 @@ enum ConvKernels {
     }
 
     /// The adjoint of `im2col`: dx[c, ih, iw] += cols[(c, i, j), (oh, ow)]. `dx` must be zeroed.
-    static func col2im<T: FloatElement>(_ g: ConvGeometry, _ cols: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>) {
-        let (ow, l) = (g.ow, g.l)
+    /// Row r of `cols` starts at `cols + r·ld` (default OH·OW), as in `im2col`.
+    static func col2im<T: FloatElement>(_ g: ConvGeometry, _ cols: UnsafePointer<T>, _ dx: UnsafeMutablePointer<T>, ld: Int? = nil) {
+        let ow = g.ow, ld = ld ?? g.l
         for c in 0..<g.c {
             let dc = dx + c * g.planeIn
             for i in 0..<g.kh {
                 for j in 0..<g.kw {
-                    let row = cols + ((c * g.kh + i) * g.kw + j) * l
+                    let row = cols + ((c * g.kh + i) * g.kw + j) * ld
                     let offW = j * g.dw - g.pl
                     let lo = Swift.min(ow, Swift.max(0, convCeilDiv(-offW, g.sw)))
                     let hi = Swift.max(lo, Swift.min(ow, convFloorDiv(g.w - 1 - offW, g.sw) + 1))
@@ -302,6 +308,26 @@ enum ConvKernels {
         }
     }
 
+    /// GEMMs want wide column blocks: with few output pixels per image (ResNet's 8×8 and
+    /// 4×4 stages) a per-image GEMM re-packs the whole weight matrix for a handful of
+    /// columns, and dW's per-image GEMM has a depth of OH·OW. So the images are taken in
+    /// blocks of about this many columns in all (one image when it alone has that many).
+    static let targetColumns = 512
+
+    /// Images per block and workers: blocks of ⌈targetColumns / (OH·OW)⌉ images (when the
+    /// weights are large next to an image's columns), no more
+    /// than an even share of the batch per worker.
+    static func blocking(_ g: ConvGeometry, work: Int) -> (images: Int, blocks: Int, parts: Int) {
+        let threads = workers(images: g.n, work: work)
+        // Only where the weight matrix outweighs an image's columns (4·O/groups > OH·OW):
+        // LeNet's small weights gain nothing and pay the gathering and spreading.
+        let wide = 4 * g.og > g.l
+        var nb = wide ? Swift.max(1, Swift.min(g.n, (targetColumns + g.l - 1) / Swift.max(g.l, 1))) : 1
+        if threads > 1 { nb = Swift.min(nb, (g.n + threads - 1) / threads) }
+        let blocks = (g.n + nb - 1) / nb
+        return (nb, blocks, Swift.min(threads, blocks))
+    }
+
     static func forward<T: FloatElement>(
         _: T.Type, _ g: ConvGeometry, _ x: Tensor, _ w: Tensor, _ b: Tensor?, _ out: inout Tensor
     ) {
@@ -310,25 +336,62 @@ enum ConvKernels {
         let yp = out.storage.pointer(as: T.self)
         let (og, kg, l) = (g.og, g.kg, g.l)
         if g.n == 0 || g.o == 0 || l == 0 { return }
-        let parts = workers(images: g.n, work: g.n * g.o * l * kg)
-        // A 1×1 stride-1 convolution reads the image itself as its column matrix.
-        let colsCount = g.isPointwise ? 0 : g.groups * kg * l
-        let scratch = (0..<parts).map { _ in TensorStorage(count: colsCount, dtype: T.dtype) }
+        if T.self == Float.self && Winograd.applies(g) {
+            Winograd.forward(g, UnsafeRawPointer(xp).assumingMemoryBound(to: Float.self),
+                             UnsafeRawPointer(wp).assumingMemoryBound(to: Float.self),
+                             bp.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                             UnsafeMutableRawPointer(yp).assumingMemoryBound(to: Float.self))
+            return
+        }
+        let (nb, blocks, parts) = blocking(g, work: g.n * g.o * l * kg)
+        // Per worker: the column block [groups·kg, nb·L] (none for a 1×1 stride-1 convolution
+        // image by image: the image is its own column matrix) and, for blocks of several
+        // images, the GEMM's output [O, nb·L] before it is spread over the images.
+        let colsCount = g.isPointwise && nb == 1 ? 0 : g.groups * kg * l * nb
+        let outCount = nb > 1 ? g.o * l * nb : 0
+        let scratch = (0..<parts).map { _ in (TensorStorage(count: colsCount, dtype: T.dtype), TensorStorage(count: outCount, dtype: T.dtype)) }
         let box = UncheckedSendable((xp, wp, bp, yp, scratch))
         withExtendedLifetime(scratch) {
-            forEachWorker(g.n, parts: parts) { part, images in
+            forEachWorker(blocks, parts: parts) { part, blockRange in
                 let (xp, wp, bp, yp, scratch) = box.value
-                let cols = scratch[part].pointer(as: T.self)
-                for n in images {
-                    let xn = xp + n * g.c * g.planeIn, yn = yp + n * g.o * l
+                let cols = scratch[part].0.pointer(as: T.self), tmp = scratch[part].1.pointer(as: T.self)
+                for blk in blockRange {
+                    let n0 = blk * nb, bn = Swift.min(nb, g.n - n0), ld = bn * l
                     let src: UnsafePointer<T>
-                    if g.isPointwise { src = xn } else { im2col(g, xn, cols); src = UnsafePointer(cols) }
-                    // The bias goes in first; the GEMM adds the product to it (beta = 1).
-                    if let bp { for o in 0..<g.o { (yn + o * l).update(repeating: bp[o], count: l) } }
+                    if g.isPointwise && nb == 1 {
+                        src = xp + n0 * g.c * g.planeIn
+                    } else {
+                        for i in 0..<bn { im2col(g, xp + (n0 + i) * g.c * g.planeIn, cols + i * l, ld: ld) }
+                        src = UnsafePointer(cols)
+                    }
+                    if bn == 1 && nb == 1 {
+                        // One image: the GEMM writes the NCHW output itself, onto the bias (beta = 1).
+                        let yn = yp + n0 * g.o * l
+                        if let bp { for o in 0..<g.o { (yn + o * l).update(repeating: bp[o], count: l) } }
+                        for grp in 0..<g.groups {
+                            GEMM.gemm(transA: false, transB: false, m: og, n: l, k: kg, alpha: 1,
+                                      a: wp + grp * og * kg, lda: kg, b: src + grp * kg * l, ldb: l,
+                                      beta: bp == nil ? 0 : 1, c: yn + grp * og * l, ldc: l)
+                        }
+                        continue
+                    }
                     for grp in 0..<g.groups {
-                        GEMM.gemm(transA: false, transB: false, m: og, n: l, k: kg, alpha: 1,
-                                  a: wp + grp * og * kg, lda: kg, b: src + grp * kg * l, ldb: l,
-                                  beta: bp == nil ? 0 : 1, c: yn + grp * og * l, ldc: l)
+                        GEMM.gemm(transA: false, transB: false, m: og, n: ld, k: kg, alpha: 1,
+                                  a: wp + grp * og * kg, lda: kg, b: src + grp * kg * ld, ldb: ld,
+                                  beta: 0, c: tmp + grp * og * ld, ldc: ld)
+                    }
+                    // [O, bn·L] → bn images of [O, L], plus the bias.
+                    for i in 0..<bn {
+                        let yn = yp + (n0 + i) * g.o * l
+                        for o in 0..<g.o {
+                            let s = tmp + o * ld + i * l, d = yn + o * l
+                            if let bp {
+                                let v = bp[o]
+                                for j in 0..<l { d[j] = s[j] + v }
+                            } else {
+                                d.update(from: s, count: l)
+                            }
+                        }
                     }
                 }
             }
@@ -343,44 +406,72 @@ enum ConvKernels {
         let (og, kg, l) = (g.og, g.kg, g.l)
         let db: Tensor? = needB ? gy.sum(axes: [0, 2, 3]) : nil
         if !(needX || needW) { return (nil, nil, db) }
+        // The input gradient of a 3×3 stride-1 convolution is itself one (see
+        // `Winograd.inputGradient`): Winograd computes it, and only dW is left here.
+        if T.self == Float.self && needX, let dxW = Winograd.inputGradient(g, gy, w) {
+            let (_, dw, _) = needW ? backward(T.self, g, x, w, gy, false, true, false) : (nil, nil, nil)
+            return (dxW, dw, db)
+        }
         let dx: Tensor? = needX ? Tensor.zeros(x.shape, dtype: dt) : nil
         let dw: Tensor? = needW ? Tensor(uninitializedShape: w.shape, dtype: dt) : nil
         let wCount = g.o * kg
-        let parts = (g.n == 0 || l == 0) ? 1 : workers(images: g.n, work: g.n * g.o * l * kg * 2)
-        // Per worker: the column matrix (reused for dCols) and a partial dW.
-        let colsCount = g.isPointwise ? 0 : g.groups * kg * l
-        let scratch = (0..<parts).map { _ in TensorStorage(count: colsCount, dtype: dt) }
+        let (nb, blocks, parts) = (g.n == 0 || l == 0) ? (1, g.n, 1) : blocking(g, work: g.n * g.o * l * kg * 2)
+        // Per worker: the column block (reused for dCols), the block's dY gathered as
+        // [O, nb·L] (blocks of several images only), and a partial dW.
+        let direct = g.isPointwise && nb == 1
+        let colsCount = direct ? 0 : g.groups * kg * l * nb
+        let gyCount = nb > 1 ? g.o * l * nb : 0
+        let scratch = (0..<parts).map { _ in (TensorStorage(count: colsCount, dtype: dt), TensorStorage(count: gyCount, dtype: dt)) }
         let partialW = (0..<parts).map { _ in TensorStorage(zeros: needW ? wCount : 0, dtype: dt) }
         let xp = UnsafePointer(x.storage.pointer(as: T.self)), wp = UnsafePointer(w.storage.pointer(as: T.self))
         let gp = UnsafePointer(gy.storage.pointer(as: T.self))
         let dxp = dx?.storage.pointer(as: T.self)
         let box = UncheckedSendable((xp, wp, gp, dxp, scratch, partialW))
         withExtendedLifetime((scratch, partialW, dx)) {
-            forEachWorker(g.n, parts: parts) { part, images in
+            forEachWorker(blocks, parts: parts) { part, blockRange in
                 let (xp, wp, gp, dxp, scratch, partialW) = box.value
-                let cols = scratch[part].pointer(as: T.self), pw = partialW[part].pointer(as: T.self)
-                for n in images {
-                    let xn = xp + n * g.c * g.planeIn, gn = gp + n * g.o * l
+                let cols = scratch[part].0.pointer(as: T.self), gyBlock = scratch[part].1.pointer(as: T.self)
+                let pw = partialW[part].pointer(as: T.self)
+                for blk in blockRange {
+                    let n0 = blk * nb, bn = Swift.min(nb, g.n - n0), ld = bn * l
+                    // dY of the block as [O, bn·L]: the images' own rows for one image.
+                    let gn: UnsafePointer<T>
+                    if nb == 1 {
+                        gn = gp + n0 * g.o * l
+                    } else {
+                        for i in 0..<bn {
+                            let s = gp + (n0 + i) * g.o * l
+                            for o in 0..<g.o { (gyBlock + o * ld + i * l).update(from: s + o * l, count: l) }
+                        }
+                        gn = UnsafePointer(gyBlock)
+                    }
                     if needW {
                         let src: UnsafePointer<T>
-                        if g.isPointwise { src = xn } else { im2col(g, xn, cols); src = UnsafePointer(cols) }
+                        if direct {
+                            src = xp + n0 * g.c * g.planeIn
+                        } else {
+                            for i in 0..<bn { im2col(g, xp + (n0 + i) * g.c * g.planeIn, cols + i * l, ld: ld) }
+                            src = UnsafePointer(cols)
+                        }
                         // dW_g += dY_g · cols_gᵀ: the transpose is a GEMM flag.
                         for grp in 0..<g.groups {
-                            GEMM.gemm(transA: false, transB: true, m: og, n: kg, k: l, alpha: 1,
-                                      a: gn + grp * og * l, lda: l, b: src + grp * kg * l, ldb: l,
+                            GEMM.gemm(transA: false, transB: true, m: og, n: kg, k: ld, alpha: 1,
+                                      a: gn + grp * og * ld, lda: ld, b: src + grp * kg * ld, ldb: ld,
                                       beta: 1, c: pw + grp * og * kg, ldc: kg)
                         }
                     }
                     if let dxp {
-                        // dCols_g = W_gᵀ · dY_g (after dW has used the columns); for 1×1 that already is dX_n.
-                        let dxn = dxp + n * g.c * g.planeIn
-                        let dst = g.isPointwise ? dxn : cols
+                        // dCols_g = W_gᵀ · dY_g (after dW has used the columns); for 1×1 image by image
+                        // that already is dX_n.
+                        let dst = direct ? dxp + n0 * g.c * g.planeIn : cols
                         for grp in 0..<g.groups {
-                            GEMM.gemm(transA: true, transB: false, m: kg, n: l, k: og, alpha: 1,
-                                      a: wp + grp * og * kg, lda: kg, b: gn + grp * og * l, ldb: l,
-                                      beta: 0, c: dst + grp * kg * l, ldc: l)
+                            GEMM.gemm(transA: true, transB: false, m: kg, n: ld, k: og, alpha: 1,
+                                      a: wp + grp * og * kg, lda: kg, b: gn + grp * og * ld, ldb: ld,
+                                      beta: 0, c: dst + grp * kg * ld, ldc: ld)
                         }
-                        if !g.isPointwise { col2im(g, cols, dxn) }
+                        if !direct {
+                            for i in 0..<bn { col2im(g, cols + i * l, dxp + (n0 + i) * g.c * g.planeIn, ld: ld) }
+                        }
                     }
                 }
             }
