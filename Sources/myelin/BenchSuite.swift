@@ -21,6 +21,9 @@ struct BenchSuite: ParsableCommand {
     @Option(help: "OPENBLAS_CORETYPE for the Myelin workers, comma-separated to run the table once per value: a core name (Haswell, SkylakeX, ...), 'unset', or 'inherit' (default: the environment's).")
     var coretype: String = "inherit"
 
+    @Option(help: "Milliseconds to pause before each repetition, so the other system's idle threads (OpenMP's and OpenBLAS's spin-waits) have gone to sleep and do not compete for the cores.")
+    var settle: Int = 200
+
     @OptionGroup var options: BenchOptions
 
     /// One row of the table: a workload with its parameters and thread count.
@@ -28,7 +31,8 @@ struct BenchSuite: ParsableCommand {
         var id: String
         var parameters: [(String, Int)] = []
         var threads: Int
-        /// Calls per timed repetition, so a repetition is long enough to time well.
+        /// Calls per timed repetition, so that a repetition lasts about 0.1 s or more: long enough that
+        /// waking the thread pools after the settling pause is a small part of it.
         var inner: Int
         var unit: String
         /// Seconds per call → the figure in `unit`.
@@ -82,6 +86,7 @@ struct BenchSuite: ParsableCommand {
             throw ValidationError("unknown workload '\(w)': expected W1 ... W8 or all")
         }
         if coretype.split(separator: ",").isEmpty { throw ValidationError("--coretype needs a value") }
+        guard settle >= 0 && settle <= 10_000 else { throw ValidationError("--settle must be 0 ... 10000 ms, not \(settle)") }
     }
 
     /// The rows for the chosen workloads, in W order.
@@ -93,18 +98,18 @@ struct BenchSuite: ParsableCommand {
             case "W1":
                 for n in [128, 512, 1024, 2048] {
                     let flops = 2 * Double(n * n * n)
-                    out.append(Row(id: id, parameters: [("n", n)], threads: threads, inner: Swift.max(1, Int(2e8 / flops)),
+                    out.append(Row(id: id, parameters: [("n", n)], threads: threads, inner: Swift.max(1, Int(1e10 / flops)),
                                    unit: "GFLOP/s", figure: { flops / $0 / 1e9 }))
                 }
             case "W2":
                 for b in scaling ? [1, 16, 128, 1024] : [128] {
-                    out.append(Row(id: id, parameters: [("batch", b)], threads: threads, inner: Swift.max(2, 2560 / b),
+                    out.append(Row(id: id, parameters: [("batch", b)], threads: threads, inner: Swift.max(2, 8192 / b),
                                    unit: "samples/s", figure: { Double(b) / $0 }))
                 }
             case "W3", "W4":
                 let batch = id == "W3" ? 64 : 32
                 for t in scaling && threads > 1 ? [threads, 1] : [threads] {
-                    out.append(Row(id: id, parameters: [("batch", batch)], threads: t, inner: id == "W3" ? 10 : 1,
+                    out.append(Row(id: id, parameters: [("batch", batch)], threads: t, inner: id == "W3" ? 20 : 1,
                                    unit: "samples/s", figure: { Double(batch) / $0 }))
                 }
             case "W5":
@@ -117,7 +122,7 @@ struct BenchSuite: ParsableCommand {
                 out.append(Row(id: id, parameters: [("batch", 8), ("length", 128)], threads: threads, inner: 1,
                                unit: "sequences/s", figure: { 8 / $0 }))
             default:
-                out.append(Row(id: id, parameters: [("batch", 4), ("steps", 1000)], threads: threads, inner: 1,
+                out.append(Row(id: id, parameters: [("batch", 4), ("steps", 1000)], threads: threads, inner: 5,
                                unit: "steps/s", figure: { 1000 / $0 }))
             }
         }
@@ -186,6 +191,7 @@ struct BenchSuite: ParsableCommand {
         for round in 0..<(options.warmups + options.reps) {
             for (child, isMyelin) in [(myelin, true), (peer, false)] {
                 guard let child else { continue }
+                if settle > 0 { usleep(UInt32(settle) * 1000) }
                 do {
                     let t = try child.times("time \(row.inner) 1").first ?? .nan
                     if round >= options.warmups && t.isFinite { if isMyelin { tM.append(t) } else { tT.append(t) } }
