@@ -14,26 +14,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE float ak_exp(float x) {
-    const float log2e = 1.44269504088896341f, ln2hi = 0.693359375f, ln2lo = -2.12194440e-4f, magic = 12582912.0f;
-    float xc = x > 89.0f ? 89.0f : (x < -110.0f ? -110.0f : x);
-    float t = xc * log2e + magic;
-    float n = t - magic;
-    float r = (xc - n * ln2hi) - n * ln2lo;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    union { float f; int32_t i; uint32_t u; } tb = { t }, s1, s2;
-    int32_t ni = (int32_t)(tb.u - 0x4B400000u);
-    int32_t n1 = ni >> 1, n2 = ni - n1;
-    s1.u = (uint32_t)(n1 + 127) << 23;
-    s2.u = (uint32_t)(n2 + 127) << 23;
-    return p * s1.f * s2.f;
-}
+#include "fast_exp.h"
 
 // Φ(x), the standard normal CDF; NaN stays NaN, Φ(+inf) = 1, Φ(−inf) = 0.
 INLINE float ak_phi(float x) {
@@ -52,13 +33,13 @@ INLINE float ak_phi(float x) {
     p = p * t + 0.37409196f;
     p = p * t + 1.00002368f;
     p = p * t - 1.26551223f;
-    float half_erfc = 0.5f * t * ak_exp(p - z * z);
+    float half_erfc = 0.5f * t * mk_exp(p - z * z);
     return x < 0.0f ? half_erfc : 1.0f - half_erfc;
 }
 
 // e^(−x²/2)/√(2π), the standard normal density.
 INLINE float ak_pdf(float x) {
-    return 0.39894228040143267794f * ak_exp(-0.5f * x * x);
+    return 0.39894228040143267794f * mk_exp(-0.5f * x * x);
 }
 
 #define GELU_BODY for (int64_t i = 0; i < n; i++) { float v = x[i]; y[i] = v * ak_phi(v); }
@@ -86,9 +67,9 @@ INLINE float ak_pdf(float x) {
         for (int k = 0; k < 16; k++) sv[k] = 0.0f;                                          \
         j = 0;                                                                              \
         for (; j + 16 <= n; j += 16)                                                        \
-            for (int k = 0; k < 16; k++) { float e = ak_exp(x[j + k] - m); x[j + k] = e; sv[k] += e; } \
+            for (int k = 0; k < 16; k++) { float e = mk_exp(x[j + k] - m); x[j + k] = e; sv[k] += e; } \
         float s = 0.0f;                                                                     \
-        for (; j < n; j++) { float e = ak_exp(x[j] - m); x[j] = e; s += e; }                \
+        for (; j < n; j++) { float e = mk_exp(x[j] - m); x[j] = e; s += e; }                \
         for (int k = 0; k < 16; k++) s += sv[k];                                            \
         float inv = 1.0f / s;                                                               \
         for (int64_t i = 0; i < n; i++) x[i] *= inv;                                        \

@@ -12,26 +12,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE float fm_exp(float x) {
-    const float log2e = 1.44269504088896341f, ln2hi = 0.693359375f, ln2lo = -2.12194440e-4f, magic = 12582912.0f;
-    float xc = x > 89.0f ? 89.0f : (x < -110.0f ? -110.0f : x);
-    float t = xc * log2e + magic;
-    float n = t - magic;
-    float r = (xc - n * ln2hi) - n * ln2lo;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    union { float f; int32_t i; uint32_t u; } tb = { t }, s1, s2;
-    int32_t ni = (int32_t)(tb.u - 0x4B400000u);
-    int32_t n1 = ni >> 1, n2 = ni - n1;
-    s1.u = (uint32_t)(n1 + 127) << 23;
-    s2.u = (uint32_t)(n2 + 127) << 23;
-    return p * s1.f * s2.f;
-}
+#include "fast_exp.h"
 
 INLINE float fm_tanh(float x) {
     union { float f; uint32_t u; } xb = { x }, ab, bb;
@@ -43,7 +24,7 @@ INLINE float fm_tanh(float x) {
     p = p * z + 1.33314422036e-1f;
     p = p * z - 3.33332819422e-1f;
     float small = p * z * x + x;
-    float e = fm_exp(2.0f * (a > 9.1f ? 9.1f : a));
+    float e = mk_exp(2.0f * (a > 9.1f ? 9.1f : a));
     bb.f = 1.0f - 2.0f / (e + 1.0f);
     bb.u |= xb.u & 0x80000000u;
     return a < 0.625f ? small : bb.f;
@@ -54,7 +35,7 @@ INLINE float fm_sigmoid(float x) {
     x = x > 80.0f ? 80.0f : (x < -80.0f ? -80.0f : x);
     union { float f; uint32_t u; } nb = { x };
     nb.u |= 0x80000000u;
-    float e = fm_exp(nb.f);
+    float e = mk_exp(nb.f);
     float s = 1.0f / (1.0f + e);
     return x < 0.0f ? e * s : s;
 }
