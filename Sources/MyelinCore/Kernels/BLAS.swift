@@ -160,9 +160,7 @@ public enum BLAS {
 
     static let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
 
-    /// Whether these dimensions fit the 32-bit CBLAS interface.
-    static func fits(_ values: Int...) -> Bool { values.allSatisfy { $0 <= Int(Int32.max) } }
-    /// The six sizes of a GEMM call, without the variadic form's array allocation.
+    /// Whether a GEMM call's six sizes fit the 32-bit CBLAS interface (no variadic array: this runs on every GEMM).
     @inline(__always) static func fits(_ a: Int, _ b: Int, _ c: Int, _ d: Int, _ e: Int, _ f: Int) -> Bool {
         let limit = Int(Int32.max)
         return a <= limit && b <= limit && c <= limit && d <= limit && e <= limit && f <= limit

@@ -566,12 +566,12 @@ extension GEMM {
         if T.self == Float.self {
             let f = { (p: UnsafePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
             prepacked(transA: transA, m: m, alpha: unsafeBitCast(alpha, to: Float.self), a: f(a), lda: lda,
-                      packedB: unsafeBitCast(packedB, to: PackedB<Float>.self), beta: unsafeBitCast(beta, to: Float.self),
+                      packedB: unsafeDowncast(packedB, to: PackedB<Float>.self), beta: unsafeBitCast(beta, to: Float.self),
                       c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc, threads: threads)
         } else if T.self == Double.self {
             let f = { (p: UnsafePointer<T>) in UnsafeRawPointer(p).assumingMemoryBound(to: Double.self) }
             prepacked(transA: transA, m: m, alpha: unsafeBitCast(alpha, to: Double.self), a: f(a), lda: lda,
-                      packedB: unsafeBitCast(packedB, to: PackedB<Double>.self), beta: unsafeBitCast(beta, to: Double.self),
+                      packedB: unsafeDowncast(packedB, to: PackedB<Double>.self), beta: unsafeBitCast(beta, to: Double.self),
                       c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc, threads: threads)
         } else {
             reference(transA: transA, transB: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: UnsafePointer(packedB.values),
